@@ -1,0 +1,34 @@
+"""What each role may do, as Django model permissions (``app_label.codename``).
+
+The API checks these through ``RoleModelPermissions``; the admin checks them natively.
+"""
+
+from apps.accounts.models import Role
+
+ORDER_MODELS = (
+    "customer",
+    "order",
+    "orderline",
+    "product",
+    "stocklevel",
+    "payment",
+    "shipment",
+    "shipmentline",
+    "trackingevent",
+)
+
+
+def _perms(app: str, models: tuple[str, ...], actions: tuple[str, ...]) -> set[str]:
+    return {f"{app}.{action}_{model}" for model in models for action in actions}
+
+
+ROLE_PERMISSIONS: dict[str, set[str]] = {
+    # Admins configure the platform and are the accounts that other systems' tokens belong to.
+    Role.ADMIN: _perms("orders", ORDER_MODELS, ("view", "add", "change", "delete"))
+    | _perms("accounts", ("department", "user"), ("view", "add", "change"))
+    | {"authtoken.view_token", "authtoken.add_token", "authtoken.change_token", "authtoken.delete_token"},
+    # Staff handle exceptions: they read orders and correct order and shipment details.
+    Role.STAFF: _perms("orders", ORDER_MODELS, ("view",)) | _perms("orders", ("order", "shipment"), ("change",)),
+    # Managers read everything and approve; they do not edit order data.
+    Role.MANAGER: _perms("orders", ORDER_MODELS, ("view",)) | _perms("accounts", ("department", "user"), ("view",)),
+}

@@ -1,0 +1,81 @@
+"""Suite-wide fixtures: a clean real Redis per test and the actors the tests act as.
+
+``tests/bootstrap.py`` (loaded with ``-p``) starts the Redis before Django reads settings.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+
+@pytest.fixture
+def redis_url() -> str:
+    return os.environ["REDIS_URL"]
+
+
+@pytest.fixture(autouse=True)
+def _english_and_clean_redis(settings, redis_url):
+    """Tests read English messages; each test starts with an empty Redis."""
+    import redis
+
+    settings.LANGUAGE_CODE = "en"
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    client = redis.Redis.from_url(redis_url)
+    client.flushall()
+    client.close()
+
+
+def _make_user(username: str, role: str, department: str | None = None):
+    from apps.accounts.services import user_create
+
+    return user_create(username=username, password="pw-" + username + "-Secret1", role=role, department_code=department)
+
+
+@pytest.fixture
+def admin_user(db):
+    return _make_user("ops-admin", "admin", "management")
+
+
+@pytest.fixture
+def staff_user(db):
+    return _make_user("wh-staff", "staff", "warehouse")
+
+
+@pytest.fixture
+def manager_user(db):
+    return _make_user("boss", "manager", "management")
+
+
+def _token_client(user):
+    from rest_framework.test import APIClient
+
+    from apps.accounts.services import api_token_issue
+
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION="Token " + api_token_issue(username=user.username).key)
+    return client
+
+
+@pytest.fixture
+def api(admin_user):
+    """An API client holding an admin's token (the role integration accounts have)."""
+    return _token_client(admin_user)
+
+
+@pytest.fixture
+def staff_api(staff_user):
+    return _token_client(staff_user)
+
+
+@pytest.fixture
+def manager_api(manager_user):
+    return _token_client(manager_user)
+
+
+@pytest.fixture
+def anon_api():
+    from rest_framework.test import APIClient
+
+    return APIClient()
