@@ -27,7 +27,7 @@ def test_posting_a_new_order_stores_it_with_lines_customer_and_address(api):
     assert list(order.lines.values_list("sku", "quantity", "unit_price")) == [("SKU-1", 2, Decimal("129.50"))]
     assert data["lines"][0]["unit_price"] == "129.50"
     assert data["shipping_address"]["city"] == "杭州市"
-    assert data["payments"] == [] and data["shipments"] == []
+    assert "payments" not in data  # the ingest answer carries the order and its lines only
 
 
 def test_posting_the_same_channel_and_external_id_returns_200_and_the_same_id(api):
