@@ -26,46 +26,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._common import PYTHON, ROOT, bench_env, make_orders, manage, peak_rss_mib, platform_instance  # noqa: E402
-
-RAW_SCRIPT = """
-import json, sys, time
-import django
-django.setup()
-from django.db import transaction
-from apps.orders.api import OrderInput
-from apps.orders.models import Customer, Order, OrderLine
-from django.utils import timezone
-
-rows = json.load(open(sys.argv[1]))
-# Validation is not part of the physical limit: parse once, outside the timing.
-items = []
-for body in rows:
-    s = OrderInput(data=body)
-    s.is_valid(raise_exception=True)
-    items.append(s.validated_data)
-start = time.perf_counter()
-for i in range(0, len(items), 500):
-    batch = items[i:i + 500]
-    with transaction.atomic():
-        now = timezone.now()
-        customers = [Customer(channel=it["channel"], external_id=it["customer"]["external_id"] + f"-{i}-{n}",
-                              name=it["customer"]["name"], phone=it["customer"]["phone"],
-                              email=it["customer"]["email"]) for n, it in enumerate(batch)]
-        Customer.objects.bulk_create(customers)
-        orders = [Order(channel=it["channel"], external_id=it["external_id"], status=it["status"],
-                        status_changed_at=now, placed_at=it["placed_at"], paid_at=it.get("paid_at"),
-                        currency=it["currency"], total_amount=it["total_amount"], customer=c,
-                        customer_phone=c.phone, ship_province=it["shipping_address"]["province"],
-                        ship_city=it["shipping_address"]["city"], ship_detail=it["shipping_address"]["detail"])
-                  for it, c in zip(batch, customers)]
-        Order.objects.bulk_create(orders)
-        OrderLine.objects.bulk_create([
-            OrderLine(order=o, line_no=k, sku=l["sku"], name=l["name"], quantity=l["quantity"],
-                      unit_price=l["unit_price"])
-            for o, it in zip(orders, batch) for k, l in enumerate(it["lines"], 1)])
-print(len(items) / (time.perf_counter() - start))
-"""
+from bench._common import PYTHON, ROOT, bench_env, make_orders, manage, peak_rss_mib, platform_instance
 
 
 def bulk_rate(base: str, token: str, orders: list[dict], batch: int) -> float:
@@ -94,14 +55,14 @@ def single_rate(base: str, token: str, orders: list[dict]) -> float:
 def raw_rate(orders: list[dict]) -> float:
     with tempfile.TemporaryDirectory(prefix="og-bench-raw-") as tmp:
         env = bench_env(Path(tmp))
-        if os.environ.get("DATABASE_URL"):
-            env["DATABASE_URL"] = os.environ["DATABASE_URL"]
-        manage(env, "flush", "--noinput") if os.environ.get("DATABASE_URL") else manage(env, "migrate", "--noinput")
+        # On PostgreSQL the same database is reused, emptied (flush) after the API run.
+        manage(env, "flush" if os.environ.get("DATABASE_URL") else "migrate", "--noinput")
         rows = Path(tmp) / "rows.json"
         rows.write_text(json.dumps(orders))
         env["DJANGO_SETTINGS_MODULE"] = "config.settings"
+        script = str(Path(__file__).resolve().parent / "_raw_bulk_create.py")
         out = subprocess.run(
-            [PYTHON, "-c", RAW_SCRIPT, str(rows)], cwd=ROOT, env=env, check=True, capture_output=True, text=True
+            [PYTHON, script, str(rows)], cwd=ROOT, env=env, check=True, capture_output=True, text=True
         ).stdout
         return float(out.strip().splitlines()[-1])
 
