@@ -1,0 +1,412 @@
+"""Back office for the order domain.
+
+Writes pass through ``services`` (and the API input serializers validate them first), so an
+admin edit behaves like the same change arriving over the API. Records that other systems own
+and that have no update service (customers, payments, shipments, tracking events) are read-only
+here; payments and tracking events can be added, through their idempotent services.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.auth import get_permission_codename
+from django.db.models import F, Model
+from django.http import HttpRequest, HttpResponseRedirect
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.http import urlencode
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+from import_export.admin import ImportExportModelAdmin
+from import_export.formats.base_formats import CSV, XLSX
+from rest_framework import serializers
+
+from apps.common.api import flatten_errors
+from apps.orders import api, services
+from apps.orders.models import (
+    Customer,
+    Order,
+    OrderLine,
+    Payment,
+    Product,
+    Shipment,
+    ShipmentLine,
+    StockLevel,
+    TrackingEvent,
+)
+from apps.orders.resources import (
+    OrderResource,
+    ProductResource,
+    ProductRowInput,
+    StockLevelResource,
+    StockLevelRowInput,
+)
+
+TIMESTAMPS = ("created_at", "updated_at")
+
+
+def _adopt(instance: Model, stored: Model) -> None:
+    """Make the admin's unsaved instance the row the service stored, for the redirect and the log."""
+    instance.__dict__.update(stored.__dict__)
+
+
+# --- Forms validated like the API -----------------------------------------------------------------
+
+
+class ServiceInputForm(forms.ModelForm):
+    """A model form that also runs the API's input serializer, so the admin accepts what the API accepts.
+
+    After validation ``service_input`` holds the serializer's validated data for the service call.
+    ``error_fields`` maps serializer error paths that are not form field names to form fields.
+    """
+
+    input_serializer: type[serializers.Serializer]
+    partial = False
+    error_fields: dict[str, str] = {}
+
+    def input_data(self) -> dict[str, Any]:
+        """The serializer input; a field shown read-only (a SKU once created) comes from the instance."""
+        data = {}
+        for name in self.input_serializer().fields:
+            if name in self.cleaned_data:
+                data[name] = self.cleaned_data[name]
+            elif name not in self.fields and self.instance.pk is not None:
+                data[name] = getattr(self.instance, name)
+        return data
+
+    def clean(self):
+        cleaned = super().clean()
+        serializer = self.input_serializer(data=self.input_data(), partial=self.partial)
+        if serializer.is_valid():
+            self.service_input = dict(serializer.validated_data)
+            return cleaned
+        for path, errors in flatten_errors(serializer.errors).items():
+            field = self.error_fields.get(path, path)
+            if field in self.errors:
+                continue  # the form field already says what is wrong with it
+            self.add_error(field if field in self.fields else None, errors)
+        return cleaned
+
+
+class OrderAdminForm(ServiceInputForm):
+    """Validates only what the user changed, so a stored imperfection doesn't block other edits."""
+
+    input_serializer = api.OrderPatchInput
+    partial = True
+    error_fields = {f"shipping_address.{key}": column for key, column in services.ADDRESS_FIELDS.items()}
+
+    def input_data(self):
+        changed = {name: self.cleaned_data[name] for name in self.changed_data if name in self.cleaned_data}
+        data = {name: value for name, value in changed.items() if name in services.ORDER_SCALAR_FIELDS}
+        address = {key: changed[column] for key, column in services.ADDRESS_FIELDS.items() if column in changed}
+        if address:
+            data["shipping_address"] = address
+        return data
+
+
+class ProductAdminForm(ServiceInputForm):
+    input_serializer = ProductRowInput
+
+
+class StockLevelAdminForm(ServiceInputForm):
+    input_serializer = StockLevelRowInput
+
+
+class PaymentAdminForm(ServiceInputForm):
+    input_serializer = api.PaymentInput
+
+    def input_data(self):
+        data = {name: value for name, value in self.cleaned_data.items() if name != "order"}
+        if self.cleaned_data.get("order") is not None:
+            data["order"] = self.cleaned_data["order"].pk
+        return data
+
+
+class TrackingEventAdminForm(ServiceInputForm):
+    input_serializer = api.TrackingEventInput
+
+
+# --- Import / export ------------------------------------------------------------------------------
+
+
+class ImportExportAdmin(ImportExportModelAdmin):
+    """CSV and XLSX import and export; import checks the model permissions an import uses.
+
+    Imports upsert, so by default they need both ``add`` and ``change``; export needs ``view``.
+    """
+
+    formats = [CSV, XLSX]
+    import_actions: tuple[str, ...] = ("add", "change")
+
+    def has_import_permission(self, request: HttpRequest) -> bool:
+        opts = self.opts
+        return all(
+            request.user.has_perm(f"{opts.app_label}.{get_permission_codename(action, opts)}")
+            for action in self.import_actions
+        )
+
+    def has_export_permission(self, request: HttpRequest) -> bool:
+        return self.has_view_permission(request)
+
+    def get_import_data_kwargs(self, **kwargs):
+        # All or nothing: a row that fails on confirm (the data changed since the preview) rolls
+        # the whole file back instead of storing the rows around it.
+        return {**super().get_import_data_kwargs(**kwargs), "rollback_on_validation_errors": True}
+
+    def process_result(self, result, request):
+        if result.has_errors() or result.has_validation_errors():
+            messages.error(
+                request,
+                gettext(
+                    "Nothing was imported: some rows no longer pass the checks. Upload the file again to see them."
+                ),
+            )
+            return HttpResponseRedirect(reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_changelist"))
+        return super().process_result(result, request)
+
+
+class ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+# --- Customers ------------------------------------------------------------------------------------
+
+
+@admin.register(Customer)
+class CustomerAdmin(admin.ModelAdmin):
+    """Read-only: every order upserts its customer (the latest details win), so edits here would not last."""
+
+    list_display = ("__str__", "channel", "external_id", "phone", "email", "created_at")
+    list_filter = ("channel",)
+    search_fields = ("name", "phone", "=external_id", "email")
+    readonly_fields = ("orders_link",)
+    fields = ("channel", "external_id", "name", "phone", "email", "tags", "orders_link", *TIMESTAMPS)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description=_("orders"))
+    def orders_link(self, obj: Customer) -> str:
+        url = reverse("admin:orders_order_changelist") + "?" + urlencode({"customer__id__exact": obj.pk})
+        return format_html('<a href="{}">{}</a>', url, obj.orders.count())
+
+
+# --- Orders ---------------------------------------------------------------------------------------
+
+
+class OrderLineInline(ReadOnlyInline):
+    model = OrderLine
+    fields = ("line_no", "sku", "name", "quantity", "unit_price")
+
+
+class PaymentInline(ReadOnlyInline):
+    model = Payment
+    fields = ("transaction_id", "amount", "currency", "status", "method", "paid_at")
+    show_change_link = True
+
+
+class ShipmentInline(ReadOnlyInline):
+    model = Shipment
+    fields = ("carrier", "tracking_number", "shipped_at")
+    show_change_link = True
+
+
+@admin.register(Order)
+class OrderAdmin(ImportExportAdmin):
+    """Orders arrive through the API or a file import; here they are read and corrected.
+
+    Lines are shown, not edited: ``order_update`` replaces them as a whole (API PATCH).
+    """
+
+    resource_classes = [OrderResource]
+    # Order imports only create; a known order is skipped, never changed.
+    import_actions = ("add",)
+    form = OrderAdminForm
+    list_display = (
+        "external_id",
+        "channel",
+        "status",
+        "customer",
+        "customer_phone",
+        "total_amount",
+        "currency",
+        "placed_at",
+        "status_changed_at",
+    )
+    # Status and channel have choices, so their filters cost no query over the orders.
+    list_filter = ("status", "channel")
+    list_select_related = ("customer",)
+    date_hierarchy = "placed_at"
+    search_fields = (
+        "external_id",
+        "customer__name",
+        "customer_phone",
+        "=lines__sku",
+        "=shipments__tracking_number",
+    )
+    search_help_text = _("External ID, customer name or phone, exact SKU or tracking number.")
+    # Counting every order on each page view is a full scan of the largest table.
+    show_full_result_count = False
+    readonly_fields = ("channel", "external_id", "status_changed_at", "customer", "customer_phone", *TIMESTAMPS)
+    fieldsets = (
+        (None, {"fields": ("channel", "external_id", "status", "status_changed_at")}),
+        (_("Dates"), {"fields": ("placed_at", "paid_at", "promised_ship_by")}),
+        (_("Amounts"), {"fields": ("currency", "total_amount", "shipping_fee", "discount")}),
+        (_("Customer"), {"fields": ("customer", "customer_phone")}),
+        (_("Shipping address"), {"fields": tuple(services.ADDRESS_FIELDS.values())}),
+        (_("Custom fields"), {"fields": ("data",), "classes": ("collapse",)}),
+        (_("Record"), {"fields": TIMESTAMPS, "classes": ("collapse",)}),
+    )
+    inlines = (OrderLineInline, PaymentInline, ShipmentInline)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("customer")
+
+    def has_add_permission(self, request):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        _adopt(obj, services.order_update(order_id=obj.pk, data=form.service_input))
+
+
+# --- Catalogue and stock --------------------------------------------------------------------------
+
+
+class SkuKeyedAdmin(ImportExportAdmin):
+    """The SKU is the key imports and the API use; once stored it is shown, not edited."""
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = tuple(super().get_readonly_fields(request, obj))
+        return ("sku", *fields) if obj is not None else fields
+
+
+@admin.register(Product)
+class ProductAdmin(SkuKeyedAdmin):
+    resource_classes = [ProductResource]
+    form = ProductAdminForm
+    list_display = ("sku", "name", "list_price", "currency", "is_active", "updated_at")
+    list_filter = ("is_active", "currency")
+    search_fields = ("sku", "name")
+    fields = ("sku", "name", "list_price", "currency", "is_active", *TIMESTAMPS)
+    # product_upsert sets name, price and currency only.
+    readonly_fields = ("is_active", *TIMESTAMPS)
+
+    def save_model(self, request, obj, form, change):
+        product, _created = services.product_upsert(**form.service_input)
+        _adopt(obj, product)
+
+
+@admin.register(StockLevel)
+class StockLevelAdmin(SkuKeyedAdmin):
+    resource_classes = [StockLevelResource]
+    form = StockLevelAdminForm
+    list_display = ("sku", "on_hand", "reserved", "available", "updated_at")
+    search_fields = ("sku",)
+    fields = ("sku", "on_hand", "reserved", *TIMESTAMPS)
+    readonly_fields = TIMESTAMPS
+
+    @admin.display(description=_("available"), ordering=F("on_hand") - F("reserved"))
+    def available(self, obj: StockLevel) -> int:
+        return obj.available
+
+    def save_model(self, request, obj, form, change):
+        stock, _created = services.stock_level_set(**form.service_input)
+        _adopt(obj, stock)
+
+
+# --- Payments, shipments, tracking --------------------------------------------------------------
+
+
+class AddOnlyAdmin(admin.ModelAdmin):
+    """Records a gateway or carrier reports: they can be added by hand, not changed or deleted."""
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Payment)
+class PaymentAdmin(AddOnlyAdmin):
+    form = PaymentAdminForm
+    list_display = ("transaction_id", "order", "amount", "currency", "status", "method", "paid_at")
+    list_filter = ("status", "method", "currency")
+    list_select_related = ("order",)
+    date_hierarchy = "paid_at"
+    search_fields = ("=transaction_id", "order__external_id")
+    autocomplete_fields = ("order",)
+    fields = ("order", "transaction_id", "amount", "currency", "status", "paid_at", "method")
+
+    def save_model(self, request, obj, form, change):
+        data = dict(form.service_input)
+        payment, _created = services.payment_record(order_id=data.pop("order"), **data)
+        _adopt(obj, payment)
+
+
+class ShipmentLineInline(ReadOnlyInline):
+    model = ShipmentLine
+    fields = ("sku", "quantity")
+
+
+class TrackingEventInline(ReadOnlyInline):
+    model = TrackingEvent
+    fields = ("occurred_at", "status", "description")
+    ordering = ("occurred_at",)
+
+
+@admin.register(Shipment)
+class ShipmentAdmin(admin.ModelAdmin):
+    """Read-only: shipments come from the carrier integration with their lines (no update service)."""
+
+    list_display = ("tracking_number", "carrier", "order", "shipped_at")
+    list_filter = ("carrier",)
+    list_select_related = ("order",)
+    date_hierarchy = "shipped_at"
+    search_fields = ("=tracking_number", "order__external_id")
+    fields = ("order", "carrier", "tracking_number", "shipped_at", *TIMESTAMPS)
+    inlines = (ShipmentLineInline, TrackingEventInline)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(TrackingEvent)
+class TrackingEventAdmin(AddOnlyAdmin):
+    form = TrackingEventAdminForm
+    list_display = ("shipment", "status", "occurred_at", "description")
+    list_filter = ("status", "shipment__carrier")
+    list_select_related = ("shipment",)
+    date_hierarchy = "occurred_at"
+    search_fields = ("=shipment__tracking_number", "shipment__order__external_id")
+    autocomplete_fields = ("shipment",)
+    fields = ("shipment", "occurred_at", "status", "description")
+
+    def save_model(self, request, obj, form, change):
+        event, _created = services.tracking_event_record(shipment_id=obj.shipment_id, **form.service_input)
+        _adopt(obj, event)
