@@ -1,0 +1,79 @@
+# OrderGuard developer entry points. Production notes: platform/DEPLOYMENT.md.
+#
+#   make setup   .venv with the pinned requirements (skipped while they are unchanged)
+#   make run     migrate, seed the demo once, start web + worker + beat (+ embedded Redis)
+#   make test    the whole suite on SQLite, then again on a throw-away PostgreSQL
+#   make lint    ruff check and ruff format --check
+#   make bench   the benchmarks under bench/
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+# Rebuilt when a requirements file is newer than the last install.
+STAMP := $(VENV)/.requirements.stamp
+MANAGE := $(BIN)/python manage.py
+
+PORT ?= 8000
+export PORT
+
+# Without REDIS_URL, `make run` also starts the embedded redis-server on the run directory's socket.
+ifeq ($(strip $(REDIS_URL)),)
+PROCFILE := platform/Procfile
+else
+PROCFILE := platform/Procfile.external
+endif
+
+.PHONY: help setup run test lint bench
+
+help:
+	@sed -n '3,7s/^#  //p' $(firstword $(MAKEFILE_LIST))
+
+setup: $(STAMP)
+
+# Some Debian-style Pythons ship venv without ensurepip: then pip is installed into the venv by
+# the interpreter's own pip.
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV) || { rm -rf $(VENV) && $(PYTHON) -m venv --without-pip $(VENV) \
+		&& $(PYTHON) -m pip --python $(BIN)/python install pip; }
+
+$(STAMP): requirements.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/python -m pip install --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+# Plain HTTP on localhost unless the caller chose otherwise (DEBUG off turns on HTTPS redirects).
+run: export DEBUG ?= 1
+# The Procfiles name programs (daphne, celery, python) as they are found on PATH.
+run: export PATH := $(CURDIR)/$(BIN):$(PATH)
+run: setup
+	$(MANAGE) migrate --noinput
+	$(MANAGE) collectstatic --noinput --verbosity 0
+	$(MANAGE) seed_demo --if-empty
+	@echo
+	@echo "OrderGuard: http://127.0.0.1:$(PORT)/  (admin: http://127.0.0.1:$(PORT)/admin/)"
+	@echo "Sign in with one of the demo logins printed above. Ctrl-C stops every process."
+	@echo "Processes: $(PROCFILE)"
+	@echo
+	@# Ctrl-C ends honcho with 130: the normal way to stop, not an error.
+	honcho -f $(PROCFILE) start || test $$? -eq 130
+
+# One process per run, not pytest -n: tests/bootstrap.py's Redis is shared by every xdist worker
+# and each test flushes it, so parallel workers would wipe each other's state.
+test: setup
+	@echo "== test suite on SQLite =="
+	$(BIN)/pytest tests
+	@echo "== test suite on PostgreSQL =="
+	platform/bin/with-postgres $(BIN)/pytest tests
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+bench: setup
+	@if [ -f bench/ingest.py ]; then \
+		$(BIN)/python bench/ingest.py; \
+	else \
+		echo "bench/ingest.py does not exist yet: nothing to run."; \
+	fi
