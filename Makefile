@@ -22,6 +22,8 @@ export PORT
 # Without REDIS_URL, `make run` also starts the embedded redis-server on the run directory's socket.
 ifeq ($(strip $(REDIS_URL)),)
 PROCFILE := platform/Procfile
+# An empty REDIS_URL would reach the settings as "" instead of the embedded socket's URL.
+unexport REDIS_URL
 else
 PROCFILE := platform/Procfile.external
 endif
