@@ -1,5 +1,6 @@
 from django.contrib.auth.models import Group, Permission
 from django.db import transaction
+from django.utils.translation import gettext as _
 from rest_framework.authtoken.models import Token
 
 from apps.accounts.models import Department, Role, User
@@ -34,14 +35,23 @@ def user_create(
 ) -> User:
     """Create a user in a role (and department); an existing username is refused."""
     if role not in Role.values:
-        raise DomainError(code="invalid", field="role", message=f"Unknown role {role!r}.")
+        raise DomainError(code="invalid", field="role", message=_("Unknown role “%(role)s”.") % {"role": role})
     if User.objects.filter(username=username).exists():
-        raise DomainError(code="conflict", field="username", message=f"User {username!r} exists.", status_code=409)
+        raise DomainError(
+            code="conflict",
+            field="username",
+            message=_("User “%(username)s” exists.") % {"username": username},
+            status_code=409,
+        )
     department = None
     if department_code:
         department = Department.objects.filter(code=department_code).first()
         if department is None:
-            raise DomainError(code="invalid", field="department", message=f"Unknown department {department_code!r}.")
+            raise DomainError(
+                code="invalid",
+                field="department",
+                message=_("Unknown department “%(code)s”.") % {"code": department_code},
+            )
     user = User(
         username=username,
         first_name=first_name,
@@ -65,6 +75,11 @@ def api_token_issue(*, username: str) -> Token:
     """Return the user's API token, creating it on first use."""
     user = User.objects.filter(username=username, is_active=True).first()
     if user is None:
-        raise DomainError(code="not_found", field="username", message=f"No active user {username!r}.", status_code=404)
+        raise DomainError(
+            code="not_found",
+            field="username",
+            message=_("No active user “%(username)s”.") % {"username": username},
+            status_code=404,
+        )
     token, _created = Token.objects.get_or_create(user=user)
     return token
