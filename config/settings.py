@@ -136,7 +136,7 @@ STORAGES = {
 # --- Redis: Celery broker and Channels layer ---------------------------------------------------
 # Without REDIS_URL the run command starts an embedded redis-server on this unix socket.
 EMBEDDED_REDIS_SOCKET = RUN_DIR / "redis.sock"
-REDIS_URL = env_str("REDIS_URL", f"unix://{EMBEDDED_REDIS_SOCKET}")
+REDIS_URL = env_str("REDIS_URL") or f"unix://{EMBEDDED_REDIS_SOCKET}"
 
 
 def _celery_broker_url(redis_url: str) -> str:
