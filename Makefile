@@ -65,9 +65,9 @@ run: setup
 # and each test flushes it, so parallel workers would wipe each other's state.
 test: setup
 	@echo "== test suite on SQLite =="
-	$(BIN)/pytest tests
+	$(BIN)/pytest tests -n 2
 	@echo "== test suite on PostgreSQL =="
-	platform/bin/with-postgres $(BIN)/pytest tests
+	platform/bin/with-postgres $(BIN)/pytest tests -n 2
 
 lint: setup
 	$(BIN)/ruff check .

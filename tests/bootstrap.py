@@ -14,8 +14,13 @@ import tempfile
 import time
 from pathlib import Path
 
+# Set in the environment when this plugin (not the user) chose REDIS_URL, so that xdist
+# workers, which inherit the environment, know to start a Redis of their own.
+_OWNED = "ORDERGUARD_TEST_REDIS_OWNED"
+
 _redis: subprocess.Popen | None = None
 _redis_dir: str | None = None
+_run_dir: str | None = None
 
 
 def _start_redis() -> str:
@@ -39,14 +44,18 @@ def _start_redis() -> str:
 # This runs when pytest imports the plugin, before any hook: pytest-django reads the settings
 # in its own earliest hook, so the environment has to be ready by then.
 os.environ.setdefault("DEBUG", "1")
-os.environ.setdefault("ORDERGUARD_RUN_DIR", tempfile.mkdtemp(prefix="og-run-"))
-if not os.environ.get("REDIS_URL"):
+if not os.environ.get("ORDERGUARD_RUN_DIR") or os.environ.get(_OWNED):
+    _run_dir = tempfile.mkdtemp(prefix="og-run-")
+    os.environ["ORDERGUARD_RUN_DIR"] = _run_dir
+if not os.environ.get("REDIS_URL") or os.environ.get(_OWNED):
     os.environ["REDIS_URL"] = _start_redis()
+    os.environ[_OWNED] = "1"
 
 
 def pytest_unconfigure(config):
     if _redis is not None:
         _redis.terminate()
         _redis.wait(timeout=10)
-    if _redis_dir:
-        shutil.rmtree(_redis_dir, ignore_errors=True)
+    for folder in (_redis_dir, _run_dir):
+        if folder:
+            shutil.rmtree(folder, ignore_errors=True)
