@@ -61,8 +61,7 @@ run: setup
 	@# Ctrl-C ends honcho with 130: the normal way to stop, not an error.
 	honcho -f $(PROCFILE) start || test $$? -eq 130
 
-# One process per run, not pytest -n: tests/bootstrap.py's Redis is shared by every xdist worker
-# and each test flushes it, so parallel workers would wipe each other's state.
+# Two xdist workers (the machines have two cores); each starts its own Redis (tests/bootstrap.py).
 test: setup
 	@echo "== test suite on SQLite =="
 	$(BIN)/pytest tests -n 2
