@@ -5,6 +5,7 @@
 #   make test    the whole suite on SQLite, then again on a throw-away PostgreSQL
 #   make lint    ruff check and ruff format --check
 #   make bench   the benchmarks under bench/
+#   make messages  refresh the zh-hans and en catalogues and compile them
 
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
@@ -28,10 +29,10 @@ else
 PROCFILE := platform/Procfile.external
 endif
 
-.PHONY: help setup run test lint bench
+.PHONY: help setup run test lint bench browser messages
 
 help:
-	@sed -n '3,7s/^#  //p' $(firstword $(MAKEFILE_LIST))
+	@sed -n '3,8s/^#  //p' $(firstword $(MAKEFILE_LIST))
 
 setup: $(STAMP)
 
@@ -61,12 +62,24 @@ run: setup
 	@# Ctrl-C ends honcho with 130: the normal way to stop, not an error.
 	honcho -f $(PROCFILE) start || test $$? -eq 130
 
+# The browser tests drive Debian's Chromium; Playwright can't download browsers here.
+CHROMIUM ?= /usr/bin/chromium
+browser:
+	@test -x $(CHROMIUM) || { echo "Installing chromium with apt-get (browser tests)"; \
+		$(if $(filter 0,$(shell id -u)),,sudo -n) env DEBIAN_FRONTEND=noninteractive apt-get update -q && \
+		$(if $(filter 0,$(shell id -u)),,sudo -n) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; }
+
 # Two xdist workers (the machines have two cores); each starts its own Redis (tests/bootstrap.py).
-test: setup
+test: setup browser
 	@echo "== test suite on SQLite =="
 	$(BIN)/pytest tests -n 2
 	@echo "== test suite on PostgreSQL =="
 	platform/bin/with-postgres $(BIN)/pytest tests -n 2
+
+# Refresh both catalogues after changing user-visible strings, translate, then compile.
+messages: setup
+	DEBUG=1 $(MANAGE) makemessages -l zh_Hans -l en --no-location --ignore=.venv --ignore=tests --ignore=bench --ignore=run
+	DEBUG=1 $(MANAGE) compilemessages --ignore=.venv
 
 lint: setup
 	$(BIN)/ruff check .

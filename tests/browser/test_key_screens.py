@@ -1,0 +1,50 @@
+"""The screens a person uses first: the admin's order list and the API docs, in a real browser."""
+
+from __future__ import annotations
+
+import pytest
+
+from apps.orders import services
+from apps.orders.api import OrderInput
+from tests.orders.payloads import order_body
+
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+
+
+def _ingest(count: int) -> list[str]:
+    validator = OrderInput()
+    bodies = [order_body(channel="jd") for _ in range(count)]
+    services.order_bulk_ingest(items=[validator.run_validation(body) for body in bodies])
+    return [body["external_id"] for body in bodies]
+
+
+def test_an_admin_signs_in_sees_the_orders_in_chinese_and_switches_to_english(page, live_server, admin_user):
+    external_ids = _ingest(3)
+    page.goto(live_server.url + "/")
+    page.fill("#id_username", admin_user.username)
+    page.fill("#id_password", "pw-" + admin_user.username + "-Secret1")
+    page.click("input[type=submit]")
+    page.wait_for_selector("#site-name")
+    assert "订单卫士管理后台" in page.inner_text("#site-name")
+
+    page.goto(live_server.url + "/admin/orders/order/")
+    rows = page.locator("#result_list tbody tr")
+    assert rows.count() == 3
+    listing = page.inner_text("#result_list")
+    assert all(external_id in listing for external_id in external_ids)
+    assert "京东" in listing
+
+    with page.expect_navigation():
+        page.select_option("#og-language-select", "en")
+    assert "OrderGuard administration" in page.inner_text("#site-name")
+    assert "JD.com" in page.inner_text("#result_list")
+    assert page.foreign_requests == []
+
+
+def test_the_api_docs_render_every_endpoint_from_local_files(page, live_server):
+    page.goto(live_server.url + "/api/v1/docs/")
+    page.wait_for_selector(".opblock-summary-path")
+    paths = set(page.locator(".opblock-summary-path").all_inner_texts())
+    assert {"/api/v1/orders/", "/api/v1/orders/bulk/", "/api/v1/inventory/{sku}/"} <= {p.strip() for p in paths}
+    assert "OrderGuard API" in page.inner_text(".info")
+    assert page.foreign_requests == []
