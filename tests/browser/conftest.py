@@ -11,6 +11,7 @@ import shutil
 from collections.abc import Iterator
 
 import pytest
+from django.db import connections
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 # The network is closed: without these, Chromium keeps trying to reach Google's services.
@@ -48,6 +49,9 @@ def page(live_server) -> Iterator:
                 else page.foreign_requests.append(request.url),
             )
             yield page
+            # ORM work done while Playwright's loop runs gets connections of its own context;
+            # close them here, or PostgreSQL refuses to drop the test database.
+            connections.close_all()
             browser.close()
     finally:
         os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
