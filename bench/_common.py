@@ -14,6 +14,7 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
@@ -52,11 +53,39 @@ def manage(env: dict[str, str], *args: str) -> str:
 
 
 @contextlib.contextmanager
+def fresh_database(run_dir: Path) -> Iterator[dict[str, str]]:
+    """Environment for a new, empty database: SQLite in ``run_dir``, or, when DATABASE_URL names
+    a PostgreSQL server, a database created on it for this run and dropped afterwards."""
+    env = bench_env(run_dir)
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith(("postgres://", "postgresql://")):
+        env.pop("DATABASE_URL", None)
+        yield env
+        return
+    import psycopg
+    from psycopg import sql
+
+    parts = urlsplit(url)
+    name = f"og_bench_{os.getpid()}_{secrets.token_hex(3)}"
+    with psycopg.connect(url, autocommit=True) as admin:
+        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    env["DATABASE_URL"] = urlunsplit(parts._replace(path="/" + name))
+    try:
+        yield env
+    finally:
+        with psycopg.connect(url, autocommit=True) as admin:
+            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+def is_postgres(env: dict[str, str]) -> bool:
+    return env.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://"))
+
+
+@contextlib.contextmanager
 def platform_instance() -> Iterator[tuple[str, str, dict[str, str], subprocess.Popen]]:
     """Migrate a fresh database (SQLite in a temp dir unless DATABASE_URL is set), start the
     ASGI server on a free port, yield (base_url, token, env, server process)."""
-    with tempfile.TemporaryDirectory(prefix="og-bench-") as tmp:
-        env = bench_env(Path(tmp))
+    with tempfile.TemporaryDirectory(prefix="og-bench-") as tmp, fresh_database(Path(tmp)) as env:
         manage(env, "migrate", "--noinput")
         manage(
             env,

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -26,7 +25,16 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._common import PYTHON, ROOT, bench_env, make_orders, manage, peak_rss_mib, platform_instance
+from bench._common import (
+    PYTHON,
+    ROOT,
+    fresh_database,
+    is_postgres,
+    make_orders,
+    manage,
+    peak_rss_mib,
+    platform_instance,
+)
 
 
 def bulk_rate(base: str, token: str, orders: list[dict], batch: int) -> float:
@@ -53,10 +61,8 @@ def single_rate(base: str, token: str, orders: list[dict]) -> float:
 
 
 def raw_rate(orders: list[dict]) -> float:
-    with tempfile.TemporaryDirectory(prefix="og-bench-raw-") as tmp:
-        env = bench_env(Path(tmp))
-        # On PostgreSQL the same database is reused, emptied (flush) after the API run.
-        manage(env, "flush" if os.environ.get("DATABASE_URL") else "migrate", "--noinput")
+    with tempfile.TemporaryDirectory(prefix="og-bench-raw-") as tmp, fresh_database(Path(tmp)) as env:
+        manage(env, "migrate", "--noinput")
         rows = Path(tmp) / "rows.json"
         rows.write_text(json.dumps(orders))
         env["DJANGO_SETTINGS_MODULE"] = "config.settings"
@@ -77,7 +83,7 @@ def main() -> None:
     bulk_orders = make_orders(args.bulk, prefix="BULK")
     single_orders = make_orders(args.single, seed=11, prefix="ONE")
     with platform_instance() as (base, token, env, server):
-        vendor = "PostgreSQL" if "postgres" in env.get("DATABASE_URL", "") else "SQLite (WAL)"
+        vendor = "PostgreSQL" if is_postgres(env) else "SQLite (WAL)"
         bulk = bulk_rate(base, token, bulk_orders, args.batch)
         single = single_rate(base, token, single_orders)
         rss = peak_rss_mib(server.pid)
