@@ -62,7 +62,7 @@ class OrderLineFactory(factory.django.DjangoModelFactory):
         model = OrderLine
 
     order = factory.SubFactory(OrderFactory, lines=[])
-    line_no = factory.LazyAttribute(lambda line: line.order.lines.count() + 1)
+    line_no = factory.LazyAttribute(lambda line: line.order.lines.count() + 1 if line.order.pk else 1)
     sku = "SKU-1"
     name = "保温杯"
     quantity = 2
