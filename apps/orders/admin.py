@@ -168,9 +168,8 @@ class ImportExportAdmin(ImportExportModelAdmin):
         return super().process_result(result, request)
 
 
-class ReadOnlyInline(admin.TabularInline):
-    extra = 0
-    can_delete = False
+class ReadOnlyMixin:
+    """Shown, never added, changed or deleted here (the records belong to other systems)."""
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -182,11 +181,16 @@ class ReadOnlyInline(admin.TabularInline):
         return False
 
 
+class ReadOnlyInline(ReadOnlyMixin, admin.TabularInline):
+    extra = 0
+    can_delete = False
+
+
 # --- Customers ------------------------------------------------------------------------------------
 
 
 @admin.register(Customer)
-class CustomerAdmin(admin.ModelAdmin):
+class CustomerAdmin(ReadOnlyMixin, admin.ModelAdmin):
     """Read-only: every order upserts its customer (the latest details win), so edits here would not last."""
 
     list_display = ("__str__", "channel", "external_id", "phone", "email", "created_at")
@@ -194,15 +198,6 @@ class CustomerAdmin(admin.ModelAdmin):
     search_fields = ("name", "phone", "=external_id", "email")
     readonly_fields = ("orders_link",)
     fields = ("channel", "external_id", "name", "phone", "email", "tags", "orders_link", *TIMESTAMPS)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.display(description=_("orders"))
     def orders_link(self, obj: Customer) -> str:
@@ -375,7 +370,7 @@ class TrackingEventInline(ReadOnlyInline):
 
 
 @admin.register(Shipment)
-class ShipmentAdmin(admin.ModelAdmin):
+class ShipmentAdmin(ReadOnlyMixin, admin.ModelAdmin):
     """Read-only: shipments come from the carrier integration with their lines (no update service)."""
 
     list_display = ("tracking_number", "carrier", "order", "shipped_at")
@@ -385,15 +380,6 @@ class ShipmentAdmin(admin.ModelAdmin):
     search_fields = ("=tracking_number", "order__external_id")
     fields = ("order", "carrier", "tracking_number", "shipped_at", *TIMESTAMPS)
     inlines = (ShipmentLineInline, TrackingEventInline)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(TrackingEvent)
