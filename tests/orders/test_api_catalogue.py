@@ -73,3 +73,12 @@ def test_an_overlong_sku_in_the_path_is_refused(api):
 def test_reading_an_unknown_sku_is_404(api):
     assert api.get("/api/v1/products/NOPE/").status_code == 404
     assert api.get("/api/v1/inventory/NOPE/").status_code == 404
+
+
+def test_the_inventory_list_is_paginated_and_filters_by_sku(api):
+    for sku in ("A-1", "A-2", "B-1"):
+        api.put(f"/api/v1/inventory/{sku}/", {"on_hand": 5, "reserved": 1}, format="json")
+    everything = api.get("/api/v1/inventory/").json()
+    assert everything["count"] == 3 and {row["sku"] for row in everything["results"]} == {"A-1", "A-2", "B-1"}
+    one = api.get("/api/v1/inventory/", {"sku": "B-1"}).json()
+    assert [row["available"] for row in one["results"]] == [4]

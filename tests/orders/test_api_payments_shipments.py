@@ -174,3 +174,11 @@ def test_an_event_for_an_unknown_shipment_is_404(api):
         "/api/v1/shipments/55555/events/", {"occurred_at": "2026-11-25T12:00:00Z", "status": "delivered"}, format="json"
     )
     assert response.status_code == 404
+
+
+def test_a_recorded_payment_can_be_read_back(api, order_id):
+    payment_id = api.post("/api/v1/payments/", payment(order_id), format="json").json()["id"]
+    response = api.get(f"/api/v1/payments/{payment_id}/")
+    assert response.status_code == 200
+    assert (response.json()["transaction_id"], response.json()["amount"]) == ("ALI-2026-0001", "259.00")
+    assert api.get("/api/v1/payments/999999/").status_code == 404
