@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "apps.common",
     "apps.accounts",
     "apps.orders",
+    "apps.rules",
     "apps.integrations",
     "apps.live",
 ]
