@@ -1,0 +1,434 @@
+"""The field registry of the rule language: each field declared once, with both readings.
+
+A field has a type, a label, an ORM expression (for batch scans: one queryset over orders)
+and a Python accessor (for single events: a loaded ``OrderContext``). Collection scopes
+(lines, shipments, shipment lines, payments) have fields of their own. The property test
+(tests/rules/test_property.py) holds the two readings to the same answers.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import (
+    BooleanField,
+    Count,
+    DecimalField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    IntegerField,
+    Max,
+    OuterRef,
+    Subquery,
+    Sum,
+    Value,
+)
+from django.db.models.functions import Coalesce
+from django.utils.translation import gettext_lazy as _
+
+from apps.orders.models import MONEY, Channel, Order, OrderLine, Payment, Product, Shipment, ShipmentLine, StockLevel
+
+ZERO = Decimal("0.00")
+_MONEY_FIELD = DecimalField(**MONEY)
+
+
+class FieldType(enum.Enum):
+    STRING = "string"
+    ENUM = "enum"
+    DECIMAL = "decimal"
+    INTEGER = "integer"
+    DATETIME = "datetime"
+    BOOLEAN = "boolean"
+    # A duration measured from ``anchor`` to ``reference`` (now, or another time of the row):
+    # compared with durations, compiled to a comparison of the two times (index friendly).
+    AGE = "age"
+
+
+@dataclass(frozen=True)
+class Env:
+    """What an expression may depend on besides the row: the evaluation time."""
+
+    now: datetime
+
+
+@dataclass(frozen=True, eq=False)
+class FieldDef:
+    name: str
+    type: FieldType
+    label: Any
+    orm: Callable[[Env], Any]  # expression relative to the scope's model
+    py: Callable[[Any, Any], Any]  # (context, row) -> value; row is None at order scope
+    nullable: bool = False
+    choices: tuple[str, ...] = ()
+    # For AGE fields: the reference time (default: now) as (orm, py) builders.
+    reference: tuple[Callable[[Env], Any], Callable[[Any, Any], Any]] | None = None
+    # Verdict operators (valid_phone, ...) backed by a column materialised at write time.
+    verdicts: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CollectionDef:
+    scope: str
+    model: type
+    order_path: str  # lookup from the collection's model to its order
+
+
+def _col(path: str) -> Callable[[Env], Any]:
+    return lambda env: F(path)
+
+
+def _attr(*names: str) -> Callable[[Any, Any], Any]:
+    def read(ctx, row):
+        value = ctx.order if row is None else row
+        for name in names:
+            value = getattr(value, name)
+        return value
+
+    return read
+
+
+def _money_sum(queryset, expression) -> Any:
+    return Coalesce(
+        Subquery(queryset.annotate(_total=Sum(expression)).values("_total")[:1], output_field=_MONEY_FIELD),
+        Value(ZERO, output_field=_MONEY_FIELD),
+        output_field=_MONEY_FIELD,
+    )
+
+
+def _payments(env: Env):
+    return Payment.objects.filter(order=OuterRef("pk")).order_by().values("order")
+
+
+def _paid_total_orm(env: Env):
+    return _money_sum(_payments(env).filter(status=Payment.Status.SUCCEEDED), "amount")
+
+
+def _lines_total_orm(env: Env):
+    lines = OrderLine.objects.filter(order=OuterRef("pk")).order_by().values("order")
+    return _money_sum(lines, ExpressionWrapper(F("quantity") * F("unit_price"), output_field=_MONEY_FIELD))
+
+
+def _lines_total_py(ctx, row) -> Decimal:
+    return sum((line.quantity * line.unit_price for line in ctx.lines), ZERO)
+
+
+def _latest_payment_orm(env: Env):
+    latest = Payment.objects.filter(order=OuterRef("pk")).order_by(
+        F("paid_at").desc(nulls_last=True), "-created_at", "-id"
+    )
+    return Subquery(latest.values("status")[:1])
+
+
+def _latest_payment_py(ctx, row) -> str | None:
+    if not ctx.payments:
+        return None
+    dated = [p for p in ctx.payments if p.paid_at is not None]
+    pool = dated if dated else ctx.payments
+    if dated:
+        latest_time = max(p.paid_at for p in dated)
+        pool = [p for p in dated if p.paid_at == latest_time]
+    return max(pool, key=lambda p: (p.created_at, p.id)).status
+
+
+def _last_tracking_orm(env: Env):
+    events = (
+        Shipment.objects.filter(order=OuterRef("pk"))
+        .order_by()
+        .values("order")
+        .annotate(_at=Max("events__occurred_at"))
+        .values("_at")[:1]
+    )
+    shipped = Shipment.objects.filter(order=OuterRef("pk")).order_by().values("order").annotate(_at=Max("shipped_at"))
+    return Coalesce(Subquery(events), Subquery(shipped.values("_at")[:1]))
+
+
+def _last_tracking_py(ctx, row) -> datetime | None:
+    events = [event.occurred_at for shipment in ctx.shipments for event in shipment.events.all()]
+    if events:
+        return max(events)
+    shipped = [shipment.shipped_at for shipment in ctx.shipments]
+    return max(shipped) if shipped else None
+
+
+def _count_orm(model, path: str):
+    def build(env: Env):
+        rows = model.objects.filter(**{path: OuterRef("pk")}).order_by().values(path).annotate(_n=Count("pk"))
+        return Coalesce(Subquery(rows.values("_n")[:1], output_field=IntegerField()), Value(0))
+
+    return build
+
+
+def _shipped_quantities_match_orm(env: Env):
+    shipped_for_sku = (
+        ShipmentLine.objects.filter(shipment__order=OuterRef("order"), sku=OuterRef("sku"))
+        .order_by()
+        .values("sku")
+        .annotate(_q=Sum("quantity"))
+        .values("_q")[:1]
+    )
+    short_or_over = (
+        OrderLine.objects.filter(order=OuterRef("pk"))
+        .order_by()
+        .values("order", "sku")
+        .annotate(_ordered=Sum("quantity"), _shipped=Coalesce(Subquery(shipped_for_sku), Value(0)))
+        .exclude(_ordered=F("_shipped"))
+    )
+    not_ordered = ShipmentLine.objects.filter(shipment__order=OuterRef("pk")).exclude(
+        sku__in=OrderLine.objects.filter(order=OuterRef(OuterRef("pk"))).values("sku")
+    )
+    return ExpressionWrapper(~Exists(short_or_over) & ~Exists(not_ordered), output_field=BooleanField())
+
+
+def _shipped_quantities_match_py(ctx, row) -> bool:
+    ordered: dict[str, int] = {}
+    for line in ctx.lines:
+        ordered[line.sku] = ordered.get(line.sku, 0) + line.quantity
+    shipped: dict[str, int] = {}
+    for line in ctx.shipment_lines:
+        shipped[line.sku] = shipped.get(line.sku, 0) + line.quantity
+    return all(ordered.get(sku, 0) == shipped.get(sku, 0) for sku in ordered.keys() | shipped.keys())
+
+
+def _stock_orm(env: Env):
+    stock = StockLevel.objects.filter(sku=OuterRef("sku")).annotate(_available=F("on_hand") - F("reserved"))
+    return Subquery(stock.values("_available")[:1], output_field=IntegerField())
+
+
+def _stock_py(ctx, line) -> int | None:
+    stock = ctx.stock.get(line.sku)
+    return None if stock is None else stock.on_hand - stock.reserved
+
+
+def _list_price_orm(env: Env):
+    return Subquery(Product.objects.filter(sku=OuterRef("sku")).values("list_price")[:1], output_field=_MONEY_FIELD)
+
+
+def _list_price_py(ctx, line) -> Decimal | None:
+    product = ctx.products.get(line.sku)
+    return None if product is None else product.list_price
+
+
+def _on_order_orm(env: Env):
+    return Exists(OrderLine.objects.filter(order=OuterRef("shipment__order"), sku=OuterRef("sku")))
+
+
+def _on_order_py(ctx, shipment_line) -> bool:
+    return any(line.sku == shipment_line.sku for line in ctx.lines)
+
+
+def _now_orm(env: Env):
+    return Value(env.now)
+
+
+def _now_py(ctx, row):
+    return ctx.now
+
+
+S, E, D, N, T, B, A = (
+    FieldType.STRING,
+    FieldType.ENUM,
+    FieldType.DECIMAL,
+    FieldType.INTEGER,
+    FieldType.DATETIME,
+    FieldType.BOOLEAN,
+    FieldType.AGE,
+)
+ORDER_STATUSES = tuple(Order.Status.values)
+PAYMENT_STATUSES = tuple(Payment.Status.values)
+
+
+def _plain(name: str, kind: FieldType, label: Any, column: str | None = None, **kwargs: Any) -> FieldDef:
+    column = column or name
+    return FieldDef(name, kind, label, _col(column.replace(".", "__")), _attr(*column.split(".")), **kwargs)
+
+
+ORDER_FIELDS: dict[str, FieldDef] = {
+    f.name: f
+    for f in [
+        _plain("status", E, _("status"), choices=ORDER_STATUSES),
+        _plain("channel", E, _("channel"), choices=tuple(Channel.values)),
+        _plain("external_id", S, _("external ID")),
+        _plain("currency", S, _("currency")),
+        _plain("total_amount", D, _("total amount")),
+        _plain("shipping_fee", D, _("shipping fee")),
+        _plain("discount", D, _("discount")),
+        _plain("placed_at", T, _("placed at")),
+        _plain("paid_at", T, _("paid at"), nullable=True),
+        _plain("promised_ship_by", T, _("promised ship-by"), nullable=True),
+        _plain("status_changed_at", T, _("status changed at")),
+        _plain("customer.name", S, _("customer name")),
+        _plain("customer.phone", S, _("customer phone")),
+        _plain("customer.email", S, _("customer e-mail")),
+        _plain("customer_phone", S, _("customer phone at ordering")),
+        _plain("address.recipient", S, _("recipient"), "ship_recipient"),
+        _plain("address.phone", S, _("recipient phone"), "ship_phone"),
+        _plain("address.province", S, _("province"), "ship_province"),
+        _plain("address.city", S, _("city"), "ship_city"),
+        _plain("address.district", S, _("district"), "ship_district"),
+        _plain("address.detail", S, _("address detail"), "ship_detail"),
+        _plain("address.postcode", S, _("postcode"), "ship_postcode"),
+        FieldDef(
+            "paid_total",
+            D,
+            _("paid total (succeeded payments)"),
+            _paid_total_orm,
+            lambda ctx, row: sum((p.amount for p in ctx.payments if p.status == Payment.Status.SUCCEEDED), ZERO),
+        ),
+        FieldDef("lines_total", D, _("lines total (Σ quantity × unit price)"), _lines_total_orm, _lines_total_py),
+        FieldDef(
+            "amount_difference",
+            D,
+            _("total minus (lines total + shipping − discount)"),
+            lambda env: ExpressionWrapper(
+                F("total_amount") - (_lines_total_orm(env) + F("shipping_fee") - F("discount")),
+                output_field=_MONEY_FIELD,
+            ),
+            lambda ctx, row: ctx.order.total_amount
+            - (_lines_total_py(ctx, row) + ctx.order.shipping_fee - ctx.order.discount),
+        ),
+        FieldDef(
+            "latest_payment_status",
+            E,
+            _("status of the latest payment attempt"),
+            _latest_payment_orm,
+            _latest_payment_py,
+            nullable=True,
+            choices=PAYMENT_STATUSES,
+        ),
+        FieldDef("payment_count", N, _("payment attempts"), _count_orm(Payment, "order"), lambda c, r: len(c.payments)),
+        FieldDef("shipment_count", N, _("shipments"), _count_orm(Shipment, "order"), lambda c, r: len(c.shipments)),
+        FieldDef(
+            "last_tracking_event_at",
+            T,
+            _("last tracking event (or shipping) time"),
+            _last_tracking_orm,
+            _last_tracking_py,
+            nullable=True,
+        ),
+        FieldDef(
+            "hours_since_status_change",
+            A,
+            _("time since the status changed"),
+            _col("status_changed_at"),
+            _attr("status_changed_at"),
+        ),
+        FieldDef(
+            "last_tracking_event_age",
+            A,
+            _("time since the last tracking event"),
+            _last_tracking_orm,
+            _last_tracking_py,
+            nullable=True,
+        ),
+        FieldDef(
+            "shipped_quantities_match",
+            B,
+            _("shipped quantities equal ordered ones per SKU"),
+            _shipped_quantities_match_orm,
+            _shipped_quantities_match_py,
+        ),
+    ]
+}
+
+LINE_FIELDS: dict[str, FieldDef] = {
+    f.name: f
+    for f in [
+        _plain("sku", S, _("SKU")),
+        _plain("name", S, _("item name")),
+        _plain("quantity", N, _("quantity")),
+        _plain("unit_price", D, _("unit price")),
+        FieldDef(
+            "line_total",
+            D,
+            _("line total"),
+            lambda env: ExpressionWrapper(F("quantity") * F("unit_price"), output_field=_MONEY_FIELD),
+            lambda ctx, line: line.quantity * line.unit_price,
+        ),
+        FieldDef("list_price", D, _("list price"), _list_price_orm, _list_price_py, nullable=True),
+        FieldDef("available_stock", N, _("available stock (on hand − reserved)"), _stock_orm, _stock_py, nullable=True),
+        FieldDef(
+            "has_stock_record",
+            B,
+            _("SKU has a stock record"),
+            lambda env: Exists(StockLevel.objects.filter(sku=OuterRef("sku"))),
+            lambda ctx, line: line.sku in ctx.stock,
+        ),
+        FieldDef(
+            "has_product",
+            B,
+            _("SKU has a product record"),
+            lambda env: Exists(Product.objects.filter(sku=OuterRef("sku"))),
+            lambda ctx, line: line.sku in ctx.products,
+        ),
+    ]
+}
+
+SHIPMENT_FIELDS: dict[str, FieldDef] = {
+    f.name: f
+    for f in [
+        _plain("carrier", S, _("carrier")),
+        _plain("tracking_number", S, _("tracking number")),
+        _plain("shipped_at", T, _("shipped at")),
+    ]
+}
+
+SHIPMENT_LINE_FIELDS: dict[str, FieldDef] = {
+    f.name: f
+    for f in [
+        _plain("sku", S, _("SKU")),
+        _plain("quantity", N, _("quantity")),
+        FieldDef("on_order", B, _("SKU is on the order"), _on_order_orm, _on_order_py),
+    ]
+}
+
+PAYMENT_FIELDS: dict[str, FieldDef] = {
+    f.name: f
+    for f in [
+        _plain("transaction_id", S, _("transaction ID")),
+        _plain("amount", D, _("amount")),
+        _plain("status", E, _("status"), choices=PAYMENT_STATUSES),
+        _plain("paid_at", T, _("paid at"), nullable=True),
+        _plain("method", S, _("method")),
+    ]
+}
+
+SCOPES: dict[str, dict[str, FieldDef]] = {
+    "order": ORDER_FIELDS,
+    "line": LINE_FIELDS,
+    "shipment": SHIPMENT_FIELDS,
+    "shipment_line": SHIPMENT_LINE_FIELDS,
+    "payment": PAYMENT_FIELDS,
+}
+COLLECTIONS: dict[str, CollectionDef] = {
+    "lines": CollectionDef("line", OrderLine, "order"),
+    "shipments": CollectionDef("shipment", Shipment, "order"),
+    "shipment_lines": CollectionDef("shipment_line", ShipmentLine, "shipment__order"),
+    "payments": CollectionDef("payment", Payment, "order"),
+}
+
+
+def fields_of(scope: str) -> dict[str, FieldDef]:
+    return SCOPES[scope]
+
+
+def field_catalogue() -> list[dict[str, Any]]:
+    """The registry as data (for the rule editor and the docs)."""
+    return [
+        {
+            "scope": scope,
+            "name": definition.name,
+            "type": definition.type.value,
+            "label": str(definition.label),
+            "nullable": definition.nullable,
+            "choices": list(definition.choices),
+            "verdicts": sorted(definition.verdicts),
+        }
+        for scope, registry in SCOPES.items()
+        for definition in registry.values()
+    ]
