@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "apps.accounts",
     "apps.orders",
     "apps.rules",
+    "apps.exceptions",
     "apps.integrations",
     "apps.live",
 ]
@@ -198,6 +199,7 @@ REST_FRAMEWORK = {
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 16 * 1024 * 1024)
 ORDERGUARD_BULK_MAX_ORDERS = env_int("ORDERGUARD_BULK_MAX_ORDERS", 1000)
 ORDERGUARD_MAX_LINES_PER_ORDER = env_int("ORDERGUARD_MAX_LINES_PER_ORDER", 500)
+ORDERGUARD_HIGH_VALUE_AMOUNT = env_str("ORDERGUARD_HIGH_VALUE_AMOUNT", "5000.00")
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "OrderGuard API",
@@ -214,6 +216,7 @@ SPECTACULAR_SETTINGS = {
         "OrderStatusEnum": "apps.orders.models.Order.Status",
         "PaymentStatusEnum": "apps.orders.models.Payment.Status",
         "TrackingEventStatusEnum": "apps.orders.models.TrackingEvent.Status",
+        "ExceptionStatusEnum": "apps.exceptions.models.ExceptionStatus",
     },
 }
 

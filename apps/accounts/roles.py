@@ -26,9 +26,16 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
     # Admins configure the platform and are the accounts that other systems' tokens belong to.
     Role.ADMIN: _perms("orders", ORDER_MODELS, ("view", "add", "change", "delete"))
     | _perms("accounts", ("department", "user"), ("view", "add", "change"))
-    | {"authtoken.view_token", "authtoken.add_token", "authtoken.change_token", "authtoken.delete_token"},
+    | {"authtoken.view_token", "authtoken.add_token", "authtoken.change_token", "authtoken.delete_token"}
+    | _perms("exceptions", ("orderexception", "gradingrule"), ("view", "add", "change", "delete"))
+    | _perms("exceptions", ("exceptionevent",), ("view",)),
     # Staff handle exceptions: they read orders and correct order and shipment details.
-    Role.STAFF: _perms("orders", ORDER_MODELS, ("view",)) | _perms("orders", ("order", "shipment"), ("change",)),
+    Role.STAFF: _perms("orders", ORDER_MODELS, ("view",))
+    | _perms("orders", ("order", "shipment"), ("change",))
+    | _perms("exceptions", ("orderexception",), ("view", "change"))
+    | _perms("exceptions", ("exceptionevent",), ("view",)),
     # Managers read everything and approve; they do not edit order data.
-    Role.MANAGER: _perms("orders", ORDER_MODELS, ("view",)) | _perms("accounts", ("department", "user"), ("view",)),
+    Role.MANAGER: _perms("orders", ORDER_MODELS, ("view",))
+    | _perms("accounts", ("department", "user"), ("view",))
+    | _perms("exceptions", ("orderexception", "gradingrule", "exceptionevent"), ("view",)),
 }

@@ -7,6 +7,7 @@ app_name = "api-v1"
 
 urlpatterns = [
     path("", include("apps.orders.urls")),
+    path("", include("apps.exceptions.urls")),
     path("schema/", SpectacularAPIView.as_view(api_version="v1"), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-v1:schema"), name="docs"),
     path("redoc/", SpectacularRedocView.as_view(url_name="api-v1:schema"), name="redoc"),

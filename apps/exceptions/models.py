@@ -1,0 +1,368 @@
+"""Order exceptions (one per rule and order while active), their audit trail and the grading table.
+
+The lifecycle is SPEC §3: ``open → assigned → in_progress → resolved → closed``, with
+``escalated`` (waiting on a manager), ``dismissed`` (not a real exception) and
+``auto_resolved`` (the condition cleared). The database enforces "at most one active
+exception per (rule, order)" with a partial unique index, so concurrent detectors can't
+create two.
+"""
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import models
+from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
+
+from apps.common.models import TimeStampedModel
+from apps.orders.models import MONEY, Channel
+from apps.rules.models import Category, Severity
+
+
+class Handling(models.TextChoices):
+    """How an exception is handled; set by the grading table."""
+
+    AUTO_REPLENISHMENT = "auto_replenishment", _("Automatic replenishment request")
+    MANUAL_CHECK = "manual_check", _("Manual check")
+    CUSTOMER_CALLBACK = "customer_callback", _("Customer call-back")
+    CARRIER_LIAISON = "carrier_liaison", _("Carrier liaison")
+    PRICE_REVIEW = "price_review", _("Price review")
+    ORDER_RESYNC = "order_resync", _("Order re-sync from the channel")
+    PROCESS_FOLLOW_UP = "process_follow_up", _("Process follow-up")
+    TRIAGE = "triage", _("Triage")
+
+
+class NotifyChannel(models.TextChoices):
+    """Channels a new exception is announced on (the notifications app delivers them)."""
+
+    IN_APP = "in_app", pgettext_lazy("notification channel", "In-app")
+    EMAIL = "email", pgettext_lazy("notification channel", "E-mail")
+    SMS = "sms", pgettext_lazy("notification channel", "SMS")
+    WECOM = "wecom", pgettext_lazy("notification channel", "WeCom robot")
+    DINGTALK = "dingtalk", pgettext_lazy("notification channel", "DingTalk robot")
+    FEISHU = "feishu", pgettext_lazy("notification channel", "Feishu bot")
+
+
+def validate_notify_channels(value) -> None:
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise ValidationError(_("Give a list of channel codes."), code="invalid")
+    unknown = sorted(set(value) - set(NotifyChannel.values))
+    if unknown:
+        raise ValidationError(
+            _("Unknown notification channels: %(channels)s."),
+            code="unknown_channel",
+            params={"channels": ", ".join(unknown)},
+        )
+
+
+class ExceptionStatus(models.TextChoices):
+    """The lifecycle of SPEC §3."""
+
+    OPEN = "open", pgettext_lazy("exception status", "Open")
+    ASSIGNED = "assigned", pgettext_lazy("exception status", "Assigned")
+    IN_PROGRESS = "in_progress", pgettext_lazy("exception status", "In progress")
+    ESCALATED = "escalated", pgettext_lazy("exception status", "Escalated")
+    RESOLVED = "resolved", pgettext_lazy("exception status", "Resolved")
+    CLOSED = "closed", pgettext_lazy("exception status", "Closed")
+    DISMISSED = "dismissed", pgettext_lazy("exception status", "Dismissed")
+    AUTO_RESOLVED = "auto_resolved", pgettext_lazy("exception status", "Auto-resolved")
+
+
+# Someone still has to act on these; a re-detection adds to the active one.
+ACTIVE_STATUSES = (
+    ExceptionStatus.OPEN,
+    ExceptionStatus.ASSIGNED,
+    ExceptionStatus.IN_PROGRESS,
+    ExceptionStatus.ESCALATED,
+)
+# A detection within the recurrence window after one of these ends is a recurrence.
+ENDED_STATUSES = (
+    ExceptionStatus.RESOLVED,
+    ExceptionStatus.CLOSED,
+    ExceptionStatus.DISMISSED,
+    ExceptionStatus.AUTO_RESOLVED,
+)
+
+
+class OrderException(TimeStampedModel):
+    """One detected exception of one rule on one order (or, for MISSING_ORDER, on a channel's order key)."""
+
+    Status = ExceptionStatus
+
+    ACTIVE = ACTIVE_STATUSES
+    ENDED = ENDED_STATUSES
+
+    rule = models.ForeignKey(
+        "rules.ExceptionRule", verbose_name=_("rule"), on_delete=models.PROTECT, related_name="exceptions"
+    )
+    # PROTECT, not CASCADE: exceptions are the history that reports and rule tuning learn from,
+    # and the audit trail hangs off them. An order with exceptions is not deleted.
+    order = models.ForeignKey(
+        "orders.Order",
+        verbose_name=_("order"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="exceptions",
+    )
+    # Copied from the order; the only key of a MISSING_ORDER exception, which has no order.
+    channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices)
+    external_id = models.CharField(_("external ID"), max_length=64)
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.OPEN)
+    severity = models.CharField(_("severity"), max_length=8, choices=Severity.choices)
+    category = models.CharField(_("category"), max_length=16, choices=Category.choices)
+    department = models.ForeignKey(
+        "accounts.Department",
+        verbose_name=_("department"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="exceptions",
+    )
+    handling = models.CharField(_("handling"), max_length=32, choices=Handling.choices, blank=True)
+    notify_channels = models.JSONField(_("notification channels"), default=list, blank=True)
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("assignee"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="assigned_exceptions",
+    )
+    summary = models.CharField(_("summary"), max_length=255)
+    detected_at = models.DateTimeField(_("detected at"))
+    last_detected_at = models.DateTimeField(_("last detected at"))
+    first_response_due_at = models.DateTimeField(_("first response due at"), null=True, blank=True)
+    due_at = models.DateTimeField(_("resolution due at"), null=True, blank=True)
+    resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+    occurrences = models.PositiveIntegerField(_("occurrences"), default=1)
+    is_recurrence = models.BooleanField(_("recurrence"), default=False)
+    recurrence_of = models.ForeignKey(
+        "self",
+        verbose_name=_("recurrence of"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="recurrences",
+    )
+    details = models.JSONField(_("details"), default=dict, blank=True, encoder=DjangoJSONEncoder)
+
+    class Meta:
+        verbose_name = _("order exception")
+        verbose_name_plural = _("order exceptions")
+        ordering = ["-detected_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["rule", "order"],
+                condition=Q(status__in=ACTIVE_STATUSES) & Q(order__isnull=False),
+                name="exceptions_orderexception_one_active_per_rule_order",
+                violation_error_message=_("This rule already has an active exception on this order."),
+            ),
+            models.UniqueConstraint(
+                fields=["rule", "channel", "external_id"],
+                condition=Q(status__in=ACTIVE_STATUSES) & Q(order__isnull=True),
+                name="exceptions_orderexception_one_active_per_rule_key",
+                violation_error_message=_("This rule already has an active exception on this channel's order."),
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=ExceptionStatus.values),
+                name="exceptions_orderexception_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(severity__in=Severity.values),
+                name="exceptions_orderexception_severity_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(occurrences__gte=1), name="exceptions_orderexception_occurrences_positive"
+            ),
+            # Without an order, the channel's order key is what the exception is about.
+            models.CheckConstraint(
+                condition=Q(order__isnull=False) | (~Q(channel="") & ~Q(external_id="")),
+                name="exceptions_orderexception_order_or_key",
+            ),
+            models.CheckConstraint(
+                condition=~Q(
+                    status__in=[ExceptionStatus.RESOLVED, ExceptionStatus.AUTO_RESOLVED, ExceptionStatus.CLOSED]
+                )
+                | Q(resolved_at__isnull=False),
+                name="exceptions_orderexception_resolved_has_time",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status__in=[ExceptionStatus.CLOSED, ExceptionStatus.DISMISSED])
+                | Q(closed_at__isnull=False),
+                name="exceptions_orderexception_closed_has_time",
+            ),
+            models.CheckConstraint(
+                condition=Q(is_recurrence=False, recurrence_of__isnull=True)
+                | Q(is_recurrence=True, recurrence_of__isnull=False),
+                name="exceptions_orderexception_recurrence_consistent",
+            ),
+            models.CheckConstraint(
+                condition=Q(last_detected_at__gte=F("detected_at")),
+                name="exceptions_orderexception_last_detected_after_first",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["status", "detected_at"], name="exc_exc_status_detected_idx"),
+            models.Index(fields=["severity", "detected_at"], name="exc_exc_severity_detected_idx"),
+            models.Index(fields=["department", "detected_at"], name="exc_exc_dept_detected_idx"),
+            models.Index(fields=["assignee", "status"], name="exc_exc_assignee_status_idx"),
+            models.Index(fields=["rule", "status"], name="exc_exc_rule_status_idx"),
+            models.Index(fields=["order", "rule"], name="exc_exc_order_rule_idx"),
+            models.Index(fields=["detected_at"], name="exc_exc_detected_idx"),
+            models.Index(fields=["channel", "external_id"], name="exc_exc_channel_ext_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.rule.code} {self.channel}:{self.external_id}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in self.ACTIVE
+
+
+class ExceptionEvent(models.Model):
+    """Append-only audit trail of an exception: what happened, when, and who did it (null: the system)."""
+
+    class Kind(models.TextChoices):
+        DETECTED = "detected", pgettext_lazy("exception event", "Detected")
+        AUTO_RESOLVED = "auto_resolved", pgettext_lazy("exception event", "Auto-resolved")
+
+    exception = models.ForeignKey(
+        OrderException, verbose_name=_("exception"), on_delete=models.CASCADE, related_name="events"
+    )
+    at = models.DateTimeField(_("at"))
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("actor"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    kind = models.CharField(_("kind"), max_length=32, choices=Kind.choices)
+    data = models.JSONField(_("data"), default=dict, blank=True, encoder=DjangoJSONEncoder)
+
+    class Meta:
+        verbose_name = _("exception event")
+        verbose_name_plural = _("exception events")
+        ordering = ["at", "id"]
+        indexes = [models.Index(fields=["exception", "at"], name="exc_event_exception_at_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} @ {self.at:%Y-%m-%d %H:%M}"
+
+
+class GradingRule(TimeStampedModel):
+    """One row of the grading decision table: the first active row (by position) that matches wins.
+
+    Every match field is optional (empty matches anything). Amounts are inclusive bounds on
+    the order's ``total_amount``; the time window is local time (``TIME_ZONE``) and may wrap
+    past midnight (22:00–06:00).
+    """
+
+    position = models.PositiveIntegerField(_("position"), default=100, help_text=_("Lower positions are tried first."))
+    name = models.CharField(_("name"), max_length=128, blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    category = models.CharField(_("category"), max_length=16, choices=Category.choices, blank=True)
+    rule = models.ForeignKey(
+        "rules.ExceptionRule",
+        verbose_name=_("rule"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="grading_rules",
+    )
+    channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices, blank=True)
+    min_amount = models.DecimalField(_("minimum order amount"), null=True, blank=True, **MONEY)
+    max_amount = models.DecimalField(_("maximum order amount"), null=True, blank=True, **MONEY)
+    customer_tag = models.CharField(_("customer tag"), max_length=32, blank=True)
+    time_from = models.TimeField(_("from (time of day)"), null=True, blank=True)
+    time_to = models.TimeField(_("until (time of day)"), null=True, blank=True)
+
+    severity = models.CharField(
+        _("severity"),
+        max_length=8,
+        choices=Severity.choices,
+        blank=True,
+        help_text=_("Empty: the rule's default severity."),
+    )
+    department = models.ForeignKey(
+        "accounts.Department", verbose_name=_("department"), on_delete=models.PROTECT, related_name="grading_rules"
+    )
+    handling = models.CharField(_("handling"), max_length=32, choices=Handling.choices)
+    first_response_minutes = models.PositiveIntegerField(_("first response (minutes)"))
+    resolution_minutes = models.PositiveIntegerField(
+        _("resolution (minutes)"),
+        null=True,
+        blank=True,
+        help_text=_("Empty: four times the first response time."),
+    )
+    notify_channels = models.JSONField(
+        _("notification channels"), default=list, blank=True, validators=[validate_notify_channels]
+    )
+
+    class Meta:
+        verbose_name = _("grading rule")
+        verbose_name_plural = _("grading rules")
+        ordering = ["position", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(first_response_minutes__gt=0),
+                name="exceptions_gradingrule_first_response_positive",
+                violation_error_message=_("The first response time must be at least one minute."),
+            ),
+            models.CheckConstraint(
+                condition=Q(resolution_minutes__isnull=True) | Q(resolution_minutes__gte=F("first_response_minutes")),
+                name="exceptions_gradingrule_resolution_after_first_response",
+                violation_error_message=_("The resolution time must not be shorter than the first response time."),
+            ),
+            models.CheckConstraint(
+                condition=(Q(min_amount__isnull=True) | Q(min_amount__gte=0))
+                & (Q(max_amount__isnull=True) | Q(max_amount__gte=0)),
+                name="exceptions_gradingrule_amounts_non_negative",
+            ),
+            models.CheckConstraint(
+                condition=Q(min_amount__isnull=True) | Q(max_amount__isnull=True) | Q(min_amount__lte=F("max_amount")),
+                name="exceptions_gradingrule_amount_range",
+                violation_error_message=_("The maximum amount must not be below the minimum amount."),
+            ),
+            models.CheckConstraint(
+                condition=Q(time_from__isnull=True, time_to__isnull=True)
+                | Q(time_from__isnull=False, time_to__isnull=False),
+                name="exceptions_gradingrule_time_window_whole",
+                violation_error_message=_("Give both ends of the time window, or neither."),
+            ),
+            models.CheckConstraint(
+                condition=Q(severity__in=["", *Severity.values]),
+                name="exceptions_gradingrule_severity_valid",
+            ),
+        ]
+        indexes = [models.Index(fields=["is_active", "position"], name="exc_grading_active_pos_idx")]
+
+    def __str__(self) -> str:
+        return self.name or f"#{self.position}"
+
+    def clean(self) -> None:
+        errors = {}
+        if self.min_amount is not None and self.max_amount is not None and self.min_amount > self.max_amount:
+            errors["max_amount"] = _("The maximum amount must not be below the minimum amount.")
+        if (self.time_from is None) != (self.time_to is None):
+            errors["time_to" if self.time_to is None else "time_from"] = _(
+                "Give both ends of the time window, or neither."
+            )
+        if self.time_from is not None and self.time_from == self.time_to:
+            errors["time_to"] = _("The time window must not be empty.")
+        if self.first_response_minutes is not None and self.first_response_minutes <= 0:
+            errors["first_response_minutes"] = _("The first response time must be at least one minute.")
+        if (
+            self.resolution_minutes is not None
+            and self.first_response_minutes is not None
+            and self.resolution_minutes < self.first_response_minutes
+        ):
+            errors["resolution_minutes"] = _("The resolution time must not be shorter than the first response time.")
+        if errors:
+            raise ValidationError(errors)

@@ -1,0 +1,200 @@
+"""Reads of the exception domain: the scoped list the API shows, the grading table, the facts grading needs."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, time
+from decimal import Decimal
+
+from django.db.models import Prefetch, Q, QuerySet
+from django.db.models.functions import Coalesce
+
+from apps.accounts.models import Department, Role, User
+from apps.exceptions.models import ENDED_STATUSES, ExceptionEvent, GradingRule, OrderException
+from apps.orders.models import Order
+from apps.rules.models import ExceptionRule
+
+# SQLite allows 32766 bound parameters; a chunk of ids leaves room for the other clauses.
+ID_CHUNK = 8000
+
+
+def chunked(values: Iterable, size: int = ID_CHUNK) -> Iterator[list]:
+    """Split ``values`` into lists of at most ``size``, so an ``IN (...)`` stays under the parameter limit."""
+    batch: list = []
+    for value in values:
+        batch.append(value)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+# --- What a user may see ------------------------------------------------------------------------
+
+
+def exception_sees_all(*, user: User) -> bool:
+    """Managers and admins see every department's exceptions (SPEC §7); staff only their own."""
+    if user.is_superuser:
+        return True
+    return user.groups.filter(name__in=[Role.ADMIN, Role.MANAGER]).exists()
+
+
+def exception_list(*, user: User) -> QuerySet[OrderException]:
+    """The exceptions ``user`` may see, newest first, with what the API renders joined in.
+
+    Staff see their department's exceptions and the ones assigned to them; a staff member
+    without a department sees only the latter.
+    """
+    queryset = OrderException.objects.select_related("rule", "department", "assignee").order_by("-detected_at", "-id")
+    if exception_sees_all(user=user):
+        return queryset
+    scope = Q(assignee=user)
+    if user.department_id is not None:
+        scope |= Q(department_id=user.department_id)
+    return queryset.filter(scope)
+
+
+def rule_ids_by_code(*, codes: Collection[str]) -> dict[str, int]:
+    """Map each known rule code among ``codes`` to its rule's id."""
+    return dict(ExceptionRule.objects.filter(code__in=list(codes)).values_list("code", "pk"))
+
+
+def user_id_by_ref(*, ref: str) -> int | None:
+    """The id of the user named ``ref``, or else of the user whose id ``ref`` is; None if neither exists."""
+    lookup = Q(username=ref)
+    if ref.isdigit() and len(ref) < 19:
+        lookup |= Q(pk=int(ref))
+    rows = list(User.objects.filter(lookup).values_list("pk", "username"))
+    # A username wins over an id: "1001" may be both someone's username and another's id.
+    return next((pk for pk, username in rows if username == ref), rows[0][0] if rows else None)
+
+
+def exception_detail_queryset(*, user: User) -> QuerySet[OrderException]:
+    return exception_list(user=user).prefetch_related(
+        Prefetch("events", queryset=ExceptionEvent.objects.select_related("actor").order_by("at", "id"))
+    )
+
+
+# --- Grading ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GradingRow:
+    """A snapshot of one active ``GradingRule``, so many orders can be graded without a query each."""
+
+    id: int
+    category: str
+    rule_id: int | None
+    channel: str
+    min_amount: Decimal | None
+    max_amount: Decimal | None
+    customer_tag: str
+    time_from: time | None
+    time_to: time | None
+    severity: str
+    department: Department
+    handling: str
+    first_response_minutes: int
+    resolution_minutes: int | None
+    notify_channels: tuple[str, ...]
+
+
+def grading_rows() -> tuple[GradingRow, ...]:
+    """The active grading rows in the order they are tried (one query)."""
+    rows = GradingRule.objects.filter(is_active=True).select_related("department").order_by("position", "id")
+    return tuple(
+        GradingRow(
+            id=row.pk,
+            category=row.category,
+            rule_id=row.rule_id,
+            channel=row.channel,
+            min_amount=row.min_amount,
+            max_amount=row.max_amount,
+            customer_tag=row.customer_tag,
+            time_from=row.time_from,
+            time_to=row.time_to,
+            severity=row.severity,
+            department=row.department,
+            handling=row.handling,
+            first_response_minutes=row.first_response_minutes,
+            resolution_minutes=row.resolution_minutes,
+            notify_channels=tuple(row.notify_channels or ()),
+        )
+        for row in rows
+    )
+
+
+@dataclass(frozen=True)
+class OrderFacts:
+    """What grading and a new exception need to know about an order."""
+
+    channel: str
+    external_id: str
+    amount: Decimal
+    customer_tags: tuple[str, ...]
+
+
+def order_facts(*, order_ids: Collection[int]) -> dict[int, OrderFacts]:
+    """Channel, key, amount and customer tags of the orders that exist, one query per id chunk."""
+    facts: dict[int, OrderFacts] = {}
+    for chunk in chunked(sorted(order_ids)):
+        rows = Order.objects.filter(pk__in=chunk).values_list(
+            "pk", "channel", "external_id", "total_amount", "customer__tags"
+        )
+        for pk, channel, external_id, amount, tags in rows:
+            clean_tags = tuple(str(tag) for tag in tags) if isinstance(tags, list) else ()
+            facts[pk] = OrderFacts(channel=channel, external_id=external_id, amount=amount, customer_tags=clean_tags)
+    return facts
+
+
+def existing_order_keys(*, channel: str, external_ids: Collection[str]) -> set[str]:
+    """The external ids among ``external_ids`` that ``channel`` has an order for."""
+    found: set[str] = set()
+    for chunk in chunked(sorted(external_ids)):
+        found.update(Order.objects.filter(channel=channel, external_id__in=chunk).values_list("external_id", flat=True))
+    return found
+
+
+# --- Recurrence ---------------------------------------------------------------------------------
+
+
+def recent_ended_by_order(*, rule_id: int, order_ids: Collection[int], since: datetime) -> dict[int, int]:
+    """For each order, the exception of this rule that ended most recently at or after ``since``.
+
+    An exception ends when it is closed or dismissed (``closed_at``), or resolved without
+    being closed yet (``resolved_at``).
+    """
+    latest: dict[int, int] = {}
+    for chunk in chunked(sorted(order_ids)):
+        rows = (
+            OrderException.objects.filter(rule_id=rule_id, order_id__in=chunk, status__in=ENDED_STATUSES)
+            .annotate(ended_at=Coalesce("closed_at", "resolved_at"))
+            .filter(ended_at__gte=since)
+            .order_by("order_id", "-ended_at", "-id")
+            .values_list("order_id", "pk")
+        )
+        for order_id, pk in rows:
+            latest.setdefault(order_id, pk)
+    return latest
+
+
+def recent_ended_by_key(
+    *, rule_id: int, channel: str, external_ids: Collection[str], since: datetime
+) -> dict[str, int]:
+    """Like ``recent_ended_by_order``, for order-less exceptions keyed by the channel's order key."""
+    latest: dict[str, int] = {}
+    for chunk in chunked(sorted(external_ids)):
+        rows = (
+            OrderException.objects.filter(
+                rule_id=rule_id, channel=channel, external_id__in=chunk, status__in=ENDED_STATUSES
+            )
+            .annotate(ended_at=Coalesce("closed_at", "resolved_at"))
+            .filter(ended_at__gte=since)
+            .order_by("external_id", "-ended_at", "-id")
+            .values_list("external_id", "pk")
+        )
+        for external_id, pk in rows:
+            latest.setdefault(external_id, pk)
+    return latest

@@ -1,0 +1,581 @@
+"""Writes of the exception domain: grading, and the set-based sync the detection engine calls.
+
+The sync services take the outcome of one rule over a set of orders and bring the stored
+exceptions in line with it in a handful of queries, however many orders there are:
+matched orders without an active exception get one (graded, marked as a recurrence when an
+earlier one ended within ``RECURRENCE_WINDOW``), matched orders with one get ``occurrences``
++ 1, and active exceptions on evaluated orders that no longer match become ``auto_resolved``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.db import IntegrityError, transaction
+from django.db.models import F, Value
+from django.db.models.functions import Greatest
+from django.utils import timezone
+
+from apps.accounts.models import Department
+from apps.exceptions import selectors
+from apps.exceptions.models import (
+    ACTIVE_STATUSES,
+    ExceptionEvent,
+    ExceptionStatus,
+    Handling,
+    NotifyChannel,
+    OrderException,
+)
+from apps.exceptions.selectors import GradingRow, chunked
+from apps.rules.models import ExceptionRule, Severity
+
+# SPEC §3: a detection within 7 days after an exception on the same rule and order ended is a recurrence.
+RECURRENCE_WINDOW = timedelta(days=7)
+# Without a resolution time on the grading row, resolution is due this many first-response
+# times after detection: 40 minutes for a 10-minute stock shortage, a working day (8 h) for a
+# 2-hour customer call-back.
+RESOLUTION_FACTOR = 4
+# When no grading row matches (the catch-all row was disabled or deleted), an exception still
+# gets the rule's severity and a one-hour first response, just no department.
+FALLBACK_FIRST_RESPONSE_MINUTES = 60
+DEFAULT_HIGH_VALUE_AMOUNT = Decimal("5000.00")
+SUMMARY_MAX_LENGTH = 255
+_SUMMARY_FACTS = 4
+
+
+# --- Grading ------------------------------------------------------------------------------------
+
+
+def high_value_amount() -> Decimal:
+    """``ORDERGUARD_HIGH_VALUE_AMOUNT``: orders above it get one severity level more.
+
+    Read at call time, so tests and deployments can change it without a restart of imports.
+    """
+    raw = getattr(settings, "ORDERGUARD_HIGH_VALUE_AMOUNT", DEFAULT_HIGH_VALUE_AMOUNT)
+    try:
+        value = Decimal(str(raw).strip() or DEFAULT_HIGH_VALUE_AMOUNT)
+    except InvalidOperation as exc:
+        raise ImproperlyConfigured(f"ORDERGUARD_HIGH_VALUE_AMOUNT must be an amount, not {raw!r}") from exc
+    if not value.is_finite() or value < 0:
+        raise ImproperlyConfigured(f"ORDERGUARD_HIGH_VALUE_AMOUNT must be a non-negative amount, not {raw!r}")
+    return value
+
+
+@dataclass(frozen=True)
+class Grade:
+    """The grading table's verdict for one exception."""
+
+    severity: str
+    department: Department | None
+    handling: str
+    first_response_due_at: datetime
+    due_at: datetime
+    notify_channels: tuple[str, ...]
+    # The grading row that decided (None: no row matched), kept in the audit trail.
+    grading_rule_id: int | None = None
+
+
+def _row_matches(
+    row: GradingRow,
+    *,
+    rule: ExceptionRule,
+    channel: str,
+    amount: Decimal | None,
+    customer_tags: Collection[str],
+    at: datetime,
+) -> bool:
+    if row.category and row.category != rule.category:
+        return False
+    if row.rule_id is not None and row.rule_id != rule.pk:
+        return False
+    if row.channel and row.channel != channel:
+        return False
+    # An exception without an amount (a missing order) never matches an amount range.
+    if row.min_amount is not None and (amount is None or amount < row.min_amount):
+        return False
+    if row.max_amount is not None and (amount is None or amount > row.max_amount):
+        return False
+    if row.customer_tag and row.customer_tag not in customer_tags:
+        return False
+    if row.time_from is not None and row.time_to is not None:
+        moment = timezone.localtime(at).time()
+        if row.time_from < row.time_to:
+            inside = row.time_from <= moment < row.time_to
+        else:  # the window wraps past midnight, e.g. 22:00–06:00
+            inside = moment >= row.time_from or moment < row.time_to
+        if not inside:
+            return False
+    return True
+
+
+@dataclass(frozen=True)
+class GradingTable:
+    """The active grading rows, loaded once; ``decide`` grades without touching the database."""
+
+    rows: tuple[GradingRow, ...]
+    high_value_amount: Decimal
+
+    def decide(
+        self,
+        *,
+        rule: ExceptionRule,
+        channel: str,
+        amount: Decimal | None,
+        customer_tags: Collection[str],
+        at: datetime,
+    ) -> Grade:
+        row = next(
+            (
+                row
+                for row in self.rows
+                if _row_matches(row, rule=rule, channel=channel, amount=amount, customer_tags=customer_tags, at=at)
+            ),
+            None,
+        )
+        if row is None:
+            first_response = FALLBACK_FIRST_RESPONSE_MINUTES
+            resolution = None
+            severity = rule.default_severity
+            department = None
+            handling = Handling.TRIAGE.value
+            notify = (NotifyChannel.IN_APP.value,)
+        else:
+            first_response = row.first_response_minutes
+            resolution = row.resolution_minutes
+            severity = row.severity or rule.default_severity
+            department = row.department
+            handling = row.handling
+            notify = row.notify_channels
+        if amount is not None and amount > self.high_value_amount:
+            severity = Severity.raised(severity)
+        resolution = resolution or first_response * RESOLUTION_FACTOR
+        return Grade(
+            severity=severity,
+            department=department,
+            handling=handling,
+            first_response_due_at=at + timedelta(minutes=first_response),
+            due_at=at + timedelta(minutes=resolution),
+            notify_channels=tuple(notify),
+            grading_rule_id=row.id if row is not None else None,
+        )
+
+
+def grading_table() -> GradingTable:
+    """Load the active grading rows and the high-value threshold once, for grading many exceptions."""
+    return GradingTable(rows=selectors.grading_rows(), high_value_amount=high_value_amount())
+
+
+def grading_decide(
+    *,
+    rule: ExceptionRule,
+    order_or_none: Any = None,
+    channel: str | None = None,
+    amount: Decimal | None = None,
+    customer_tags: Collection[str] | None = None,
+    at: datetime,
+    table: GradingTable | None = None,
+) -> Grade:
+    """Grade one exception of ``rule``: the first matching active row wins, a high-value order is raised a level.
+
+    ``channel``, ``amount`` and ``customer_tags`` default to the order's (its customer is read
+    if it is not loaded yet); pass ``table`` from ``grading_table()`` to grade many without
+    re-reading the table.
+    """
+    if order_or_none is not None:
+        if channel is None:
+            channel = order_or_none.channel
+        if amount is None:
+            amount = order_or_none.total_amount
+        if customer_tags is None:
+            tags = order_or_none.customer.tags
+            customer_tags = tuple(tags) if isinstance(tags, list) else ()
+    table = table if table is not None else grading_table()
+    return table.decide(rule=rule, channel=channel or "", amount=amount, customer_tags=customer_tags or (), at=at)
+
+
+# --- Summary ------------------------------------------------------------------------------------
+
+
+def exception_summary(*, rule: ExceptionRule, details: Mapping[str, Any]) -> str:
+    """One line for lists: the rule's name plus the first few scalar facts of the detection.
+
+    A detector may give its own wording as ``details["summary"]``.
+    """
+    text = rule.name
+    own = details.get("summary")
+    if isinstance(own, str) and own.strip():
+        text = f"{rule.name}: {own.strip()}"
+    else:
+        facts = [
+            f"{key}={value}"
+            for key, value in details.items()
+            if isinstance(value, str | int | float | Decimal) and not isinstance(value, bool)
+        ][:_SUMMARY_FACTS]
+        if facts:
+            text = f"{rule.name} ({', '.join(facts)})"
+    if len(text) > SUMMARY_MAX_LENGTH:
+        text = text[: SUMMARY_MAX_LENGTH - 1] + "…"
+    return text
+
+
+# --- Sync ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SyncResult:
+    """What one sync changed; the ids let callers hand follow-up work (routing, notices) to on_commit."""
+
+    created: int = 0
+    redetected: int = 0
+    auto_resolved: int = 0
+    created_ids: tuple[int, ...] = ()
+    redetected_ids: tuple[int, ...] = ()
+    auto_resolved_ids: tuple[int, ...] = ()
+
+
+@dataclass
+class _Changes:
+    created_ids: list[int] = field(default_factory=list)
+    redetected_ids: list[int] = field(default_factory=list)
+    auto_resolved_ids: list[int] = field(default_factory=list)
+
+    def result(self) -> SyncResult:
+        return SyncResult(
+            created=len(self.created_ids),
+            redetected=len(self.redetected_ids),
+            auto_resolved=len(self.auto_resolved_ids),
+            created_ids=tuple(self.created_ids),
+            redetected_ids=tuple(self.redetected_ids),
+            auto_resolved_ids=tuple(self.auto_resolved_ids),
+        )
+
+
+def _active_exceptions(*, rule: ExceptionRule, **lookups: Any):
+    # Locked in id order: a concurrent sync of the same rule waits here instead of updating a row
+    # this one is about to auto-resolve (and two syncs lock overlapping rows in the same order).
+    return (
+        OrderException.objects.filter(rule=rule, status__in=ACTIVE_STATUSES, **lookups)
+        .select_for_update()
+        .order_by("pk")
+    )
+
+
+def _redetect(*, exception_ids: list[int], now: datetime) -> None:
+    for chunk in chunked(exception_ids):
+        OrderException.objects.filter(pk__in=chunk).update(
+            occurrences=F("occurrences") + 1,
+            # Never backwards: an event replayed late must not move the last detection earlier.
+            last_detected_at=Greatest(F("last_detected_at"), Value(now)),
+            updated_at=timezone.now(),
+        )
+
+
+def _auto_resolve(*, exception_ids: list[int], now: datetime) -> list[int]:
+    for chunk in chunked(exception_ids):
+        OrderException.objects.filter(pk__in=chunk, status__in=ACTIVE_STATUSES).update(
+            status=ExceptionStatus.AUTO_RESOLVED, resolved_at=now, updated_at=timezone.now()
+        )
+    return exception_ids
+
+
+def _new_exception(
+    *,
+    rule: ExceptionRule,
+    grade: Grade,
+    order_id: int | None,
+    channel: str,
+    external_id: str,
+    details: Mapping[str, Any],
+    recurrence_of_id: int | None,
+    now: datetime,
+) -> OrderException:
+    return OrderException(
+        rule=rule,
+        order_id=order_id,
+        channel=channel,
+        external_id=external_id,
+        status=ExceptionStatus.OPEN,
+        severity=grade.severity,
+        category=rule.category,
+        department=grade.department,
+        handling=grade.handling,
+        notify_channels=list(grade.notify_channels),
+        summary=exception_summary(rule=rule, details=details),
+        detected_at=now,
+        last_detected_at=now,
+        first_response_due_at=grade.first_response_due_at,
+        due_at=grade.due_at,
+        is_recurrence=recurrence_of_id is not None,
+        recurrence_of_id=recurrence_of_id,
+        details=dict(details),
+    )
+
+
+def _insert(
+    *,
+    candidates: list[OrderException],
+    grades: list[Grade],
+    active_for: Callable[[OrderException], Any],
+    changes: _Changes,
+    now: datetime,
+) -> list[tuple[OrderException, Grade]]:
+    """Insert the new exceptions; one that lost a race to a concurrent writer becomes a re-detection.
+
+    The partial unique constraint is what makes this race-safe: the losing insert fails (on
+    PostgreSQL it first waits for the winner's commit), and the winner's row is then counted
+    as re-detected. The common case is one multi-row INSERT.
+    """
+    try:
+        with transaction.atomic():
+            OrderException.objects.bulk_create(candidates, batch_size=1000)
+        return list(zip(candidates, grades, strict=True))
+    except IntegrityError:
+        pass
+    inserted: list[tuple[OrderException, Grade]] = []
+    for candidate, grade in zip(candidates, grades, strict=True):
+        # bulk_create may have filled in ids of batches before the failing one; those rolled back.
+        candidate.pk = None
+        candidate._state.adding = True
+        try:
+            with transaction.atomic():
+                candidate.save(force_insert=True)
+            inserted.append((candidate, grade))
+        except IntegrityError:
+            winner = active_for(candidate).first()
+            if winner is None:
+                raise  # another constraint refused the row: a bug, not a race
+            _redetect(exception_ids=[winner.pk], now=now)
+            changes.redetected_ids.append(winner.pk)
+    return inserted
+
+
+def _record_events(*, changes: _Changes, inserted: list[tuple[OrderException, Grade]], now: datetime) -> None:
+    events = [
+        ExceptionEvent(
+            exception_id=exception.pk,
+            at=now,
+            kind=ExceptionEvent.Kind.DETECTED,
+            data={
+                "severity": exception.severity,
+                "department": grade.department.code if grade.department else None,
+                "grading_rule": grade.grading_rule_id,
+                "recurrence_of": exception.recurrence_of_id,
+            },
+        )
+        for exception, grade in inserted
+    ]
+    events += [
+        ExceptionEvent(exception_id=pk, at=now, kind=ExceptionEvent.Kind.AUTO_RESOLVED, data={})
+        for pk in changes.auto_resolved_ids
+    ]
+    # Re-detections are not events: occurrences and last_detected_at record them, and a
+    # periodic scan would otherwise add a row per active exception every minute.
+    ExceptionEvent.objects.bulk_create(events, batch_size=1000)
+
+
+@transaction.atomic
+def exceptions_sync(
+    *,
+    rule: ExceptionRule,
+    scope_order_ids: Collection[int] | None,
+    matched: Mapping[int, Mapping[str, Any]],
+    now: datetime | None = None,
+    table: GradingTable | None = None,
+) -> SyncResult:
+    """Bring ``rule``'s exceptions in line with one evaluation of it.
+
+    ``scope_order_ids`` are the orders that were evaluated (``None``: all orders, a full
+    scan); ``matched`` maps each order where the condition holds to the details of the
+    detection. Orders in ``matched`` count as evaluated. Ids of orders that no longer exist
+    are ignored. Pass ``table`` to grade several rules' syncs with one read of the table.
+
+    Queries: one per 8000 orders for each of the lock, the order facts, the recurrence
+    lookup, the insert, the re-detection and the auto-resolution updates, plus the events.
+    """
+    now = now or timezone.now()
+    changes = _Changes()
+    matched_ids = set(matched)
+
+    active: dict[int, int] = {}  # order id → active exception id
+    if scope_order_ids is None:
+        active.update(_active_exceptions(rule=rule, order__isnull=False).values_list("order_id", "pk"))
+    else:
+        for chunk in chunked(sorted(set(scope_order_ids) | matched_ids)):
+            active.update(_active_exceptions(rule=rule, order_id__in=chunk).values_list("order_id", "pk"))
+
+    changes.redetected_ids = sorted(active[order_id] for order_id in matched_ids & active.keys())
+    _redetect(exception_ids=changes.redetected_ids, now=now)
+    changes.auto_resolved_ids = _auto_resolve(
+        exception_ids=sorted(pk for order_id, pk in active.items() if order_id not in matched_ids), now=now
+    )
+
+    inserted: list[tuple[OrderException, Grade]] = []
+    to_create = matched_ids - active.keys()
+    if to_create:
+        facts = selectors.order_facts(order_ids=to_create)
+        recurrences = selectors.recent_ended_by_order(
+            rule_id=rule.pk, order_ids=facts.keys(), since=now - RECURRENCE_WINDOW
+        )
+        table = table if table is not None else grading_table()
+        candidates, grades = [], []
+        for order_id in sorted(facts):
+            fact = facts[order_id]
+            grade = table.decide(
+                rule=rule, channel=fact.channel, amount=fact.amount, customer_tags=fact.customer_tags, at=now
+            )
+            candidates.append(
+                _new_exception(
+                    rule=rule,
+                    grade=grade,
+                    order_id=order_id,
+                    channel=fact.channel,
+                    external_id=fact.external_id,
+                    details=matched[order_id],
+                    recurrence_of_id=recurrences.get(order_id),
+                    now=now,
+                )
+            )
+            grades.append(grade)
+        inserted = _insert(
+            candidates=candidates,
+            grades=grades,
+            active_for=lambda exc: _active_exceptions(rule=rule, order_id=exc.order_id),
+            changes=changes,
+            now=now,
+        )
+        changes.created_ids = [exception.pk for exception, _grade in inserted]
+    _record_events(changes=changes, inserted=inserted, now=now)
+    return changes.result()
+
+
+def _amount(details: Mapping[str, Any]) -> Decimal | None:
+    try:
+        return Decimal(str(details["total_amount"]))
+    except (KeyError, InvalidOperation):
+        return None
+
+
+@transaction.atomic
+def missing_order_sync(
+    *,
+    rule: ExceptionRule,
+    channel: str,
+    external_ids: Collection[str],
+    now: datetime | None = None,
+    details: Mapping[str, Mapping[str, Any]] | None = None,
+    table: GradingTable | None = None,
+) -> SyncResult:
+    """Raise ``rule`` (MISSING_ORDER) for each listed order key of ``channel`` that has no order.
+
+    A key with an active exception counts as re-detected; a key whose order exists by now is
+    skipped (it arrived after the caller looked, and would never resolve the exception).
+    ``details`` per external id is stored on the exception; its ``total_amount``, if any,
+    grades it like an order amount. Nothing is auto-resolved here: ``missing_order_resolve``
+    does that when the order arrives.
+    """
+    now = now or timezone.now()
+    details = details or {}
+    changes = _Changes()
+    keys = set(external_ids) - selectors.existing_order_keys(channel=channel, external_ids=set(external_ids))
+
+    active: dict[str, int] = {}
+    for chunk in chunked(sorted(keys)):
+        active.update(
+            _active_exceptions(rule=rule, order__isnull=True, channel=channel, external_id__in=chunk).values_list(
+                "external_id", "pk"
+            )
+        )
+    changes.redetected_ids = sorted(active[key] for key in keys & active.keys())
+    _redetect(exception_ids=changes.redetected_ids, now=now)
+
+    inserted: list[tuple[OrderException, Grade]] = []
+    to_create = sorted(keys - active.keys())
+    if to_create:
+        recurrences = selectors.recent_ended_by_key(
+            rule_id=rule.pk, channel=channel, external_ids=to_create, since=now - RECURRENCE_WINDOW
+        )
+        table = table if table is not None else grading_table()
+        candidates, grades = [], []
+        for external_id in to_create:
+            own = details.get(external_id, {})
+            grade = table.decide(rule=rule, channel=channel, amount=_amount(own), customer_tags=(), at=now)
+            candidates.append(
+                _new_exception(
+                    rule=rule,
+                    grade=grade,
+                    order_id=None,
+                    channel=channel,
+                    external_id=external_id,
+                    details=own,
+                    recurrence_of_id=recurrences.get(external_id),
+                    now=now,
+                )
+            )
+            grades.append(grade)
+        inserted = _insert(
+            candidates=candidates,
+            grades=grades,
+            active_for=lambda exc: _active_exceptions(
+                rule=rule, order__isnull=True, channel=channel, external_id=exc.external_id
+            ),
+            changes=changes,
+            now=now,
+        )
+        changes.created_ids = [exception.pk for exception, _grade in inserted]
+    _record_events(changes=changes, inserted=inserted, now=now)
+    return changes.result()
+
+
+@transaction.atomic
+def missing_orders_resolve(*, orders: Mapping[tuple[str, str], int], now: datetime | None = None) -> SyncResult:
+    """Auto-resolve the active order-less exceptions of arrived orders and attach the orders.
+
+    ``orders`` maps ``(channel, external_id)`` to the id of the order that now exists; one
+    query per channel and 8000 keys finds the exceptions, one more updates them.
+    """
+    now = now or timezone.now()
+    changes = _Changes()
+    by_channel: dict[str, list[str]] = {}
+    for channel, external_id in orders:
+        by_channel.setdefault(channel, []).append(external_id)
+    found: list[OrderException] = []
+    for channel, external_ids in sorted(by_channel.items()):
+        for chunk in chunked(sorted(external_ids)):
+            found += (
+                OrderException.objects.filter(
+                    order__isnull=True, status__in=ACTIVE_STATUSES, channel=channel, external_id__in=chunk
+                )
+                .select_for_update()
+                .order_by("pk")
+                .only("pk", "channel", "external_id")
+            )
+    for exception in found:
+        exception.order_id = orders[(exception.channel, exception.external_id)]
+        exception.status = ExceptionStatus.AUTO_RESOLVED
+        exception.resolved_at = now
+        exception.updated_at = timezone.now()
+    OrderException.objects.bulk_update(found, ["order", "status", "resolved_at", "updated_at"], batch_size=1000)
+    changes.auto_resolved_ids = [exception.pk for exception in found]
+    ExceptionEvent.objects.bulk_create(
+        [
+            ExceptionEvent(
+                exception_id=exception.pk,
+                at=now,
+                kind=ExceptionEvent.Kind.AUTO_RESOLVED,
+                data={"order": exception.order_id},
+            )
+            for exception in found
+        ]
+    )
+    return changes.result()
+
+
+def missing_order_resolve(*, channel: str, external_id: str, order_id: int, now: datetime | None = None) -> SyncResult:
+    """Auto-resolve the missing-order exception of ``(channel, external_id)`` now that ``order_id`` arrived."""
+    return missing_orders_resolve(orders={(channel, external_id): order_id}, now=now)
