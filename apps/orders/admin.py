@@ -18,15 +18,17 @@ from django.http import HttpRequest, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.http import urlencode
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 from import_export.admin import ImportExportModelAdmin
 from import_export.formats.base_formats import CSV, XLSX
 from rest_framework import serializers
 
 from apps.common.api import flatten_errors
+from apps.common.errors import DomainError
 from apps.orders import api, services
 from apps.orders.models import (
+    Carrier,
     Customer,
     Order,
     OrderLine,
@@ -261,7 +263,15 @@ class OrderAdmin(ImportExportAdmin):
     search_help_text = _("External ID, customer name or phone, exact SKU or tracking number.")
     # Counting every order on each page view is a full scan of the largest table.
     show_full_result_count = False
-    readonly_fields = ("channel", "external_id", "status_changed_at", "customer", "customer_phone", *TIMESTAMPS)
+    readonly_fields = (
+        "channel",
+        "external_id",
+        "status_changed_at",
+        "customer",
+        "customer_phone",
+        *services.ORDER_VERDICT_FIELDS,
+        *TIMESTAMPS,
+    )
     fieldsets = (
         (None, {"fields": ("channel", "external_id", "status", "status_changed_at")}),
         (_("Dates"), {"fields": ("placed_at", "paid_at", "promised_ship_by")}),
@@ -269,6 +279,8 @@ class OrderAdmin(ImportExportAdmin):
         (_("Customer"), {"fields": ("customer", "customer_phone")}),
         (_("Shipping address"), {"fields": tuple(services.ADDRESS_FIELDS.values())}),
         (_("Custom fields"), {"fields": ("data",), "classes": ("collapse",)}),
+        # Set by the services at every write; shown so that a flagged order explains itself.
+        (_("Checks"), {"fields": services.ORDER_VERDICT_FIELDS, "classes": ("collapse",)}),
         (_("Record"), {"fields": TIMESTAMPS, "classes": ("collapse",)}),
     )
     inlines = (OrderLineInline, PaymentInline, ShipmentInline)
@@ -373,12 +385,12 @@ class TrackingEventInline(ReadOnlyInline):
 class ShipmentAdmin(ReadOnlyMixin, admin.ModelAdmin):
     """Read-only: shipments come from the carrier integration with their lines (no update service)."""
 
-    list_display = ("tracking_number", "carrier", "order", "shipped_at")
-    list_filter = ("carrier",)
+    list_display = ("tracking_number", "carrier", "tracking_is_valid", "order", "shipped_at")
+    list_filter = ("carrier", "tracking_is_valid")
     list_select_related = ("order",)
     date_hierarchy = "shipped_at"
     search_fields = ("=tracking_number", "order__external_id")
-    fields = ("order", "carrier", "tracking_number", "shipped_at", *TIMESTAMPS)
+    fields = ("order", "carrier", "tracking_number", "tracking_is_valid", "shipped_at", *TIMESTAMPS)
     inlines = (ShipmentLineInline, TrackingEventInline)
 
 
@@ -396,3 +408,90 @@ class TrackingEventAdmin(AddOnlyAdmin):
     def save_model(self, request, obj, form, change):
         event, _created = services.tracking_event_record(shipment_id=obj.shipment_id, **form.service_input)
         _adopt(obj, event)
+
+
+# --- Carriers -------------------------------------------------------------------------------------
+
+
+class PatternsField(forms.CharField):
+    """A list of regular expressions edited as text, one per line."""
+
+    widget = forms.Textarea(attrs={"rows": 3, "cols": 60, "spellcheck": "false"})
+
+    def prepare_value(self, value):
+        return "\n".join(value) if isinstance(value, list) else value
+
+    def to_python(self, value):
+        return [line.strip() for line in super().to_python(value).splitlines() if line.strip()]
+
+
+class CarrierAdminForm(forms.ModelForm):
+    patterns = PatternsField(
+        label=_("tracking number patterns"),
+        help_text=_(
+            "One regular expression per line, e.g. ^SF\\d{12,13}$. A number is valid when it matches one of "
+            "them in full; \\d means the digits 0-9."
+        ),
+    )
+
+    class Meta:
+        model = Carrier
+        fields = ("code", "name", "name_en", "patterns", "is_active")
+
+    def clean_code(self):
+        return self.cleaned_data["code"].strip().upper()
+
+    def clean_patterns(self):
+        try:
+            return services.carrier_patterns_clean(patterns=self.cleaned_data["patterns"])
+        except DomainError as exc:
+            raise forms.ValidationError(exc.message, code=exc.code) from exc
+
+
+@admin.register(Carrier)
+class CarrierAdmin(admin.ModelAdmin):
+    """Tracking-number formats: a save re-judges the carrier's shipments (``services.carrier_upsert``)."""
+
+    form = CarrierAdminForm
+    list_display = ("code", "name", "name_en", "pattern_list", "is_active", "updated_at")
+    list_filter = ("is_active",)
+    search_fields = ("code", "name", "name_en")
+    fields = ("code", "name", "name_en", "patterns", "is_active", *TIMESTAMPS)
+    readonly_fields = TIMESTAMPS
+
+    def get_readonly_fields(self, request, obj=None):
+        # Shipments name their carrier by code: renaming one would orphan them.
+        fields = tuple(super().get_readonly_fields(request, obj))
+        return ("code", *fields) if obj is not None else fields
+
+    @admin.display(description=_("tracking number patterns"))
+    def pattern_list(self, obj: Carrier) -> str:
+        return "  |  ".join(obj.patterns)
+
+    def save_model(self, request, obj, form, change):
+        data = form.cleaned_data
+        carrier, _created = services.carrier_upsert(
+            code=obj.code,
+            name=data["name"],
+            name_en=data.get("name_en", ""),
+            patterns=data["patterns"],
+            is_active=data.get("is_active", False),
+        )
+        _adopt(obj, carrier)
+        invalid = Shipment.objects.filter(carrier=carrier.code, tracking_is_valid=False).count()
+        messages.info(
+            request,
+            ngettext(
+                "%(count)d shipment of %(carrier)s has a tracking number that fits none of the patterns.",
+                "%(count)d shipments of %(carrier)s have a tracking number that fits none of the patterns.",
+                invalid,
+            )
+            % {"count": invalid, "carrier": carrier.code},
+        )
+
+    def delete_model(self, request, obj):
+        services.carrier_delete(code=obj.code)
+
+    def delete_queryset(self, request, queryset):
+        for code in queryset.values_list("code", flat=True):
+            services.carrier_delete(code=code)

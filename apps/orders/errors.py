@@ -7,3 +7,4 @@ class OrderErrorCode(models.TextChoices):
     IMMUTABLE_FIELD = "immutable_field", _("This field cannot be changed.")
     TRANSACTION_CONFLICT = "transaction_conflict", _("The transaction is recorded with other details.")
     TRACKING_CONFLICT = "tracking_conflict", _("The tracking number belongs to another order.")
+    INVALID_PATTERN = "invalid_pattern", _("A tracking-number pattern is not a valid regular expression.")

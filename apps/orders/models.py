@@ -9,8 +9,9 @@ from decimal import Decimal
 
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Upper
+from django.utils.translation import get_language, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext_lazy
 
 from apps.common.models import TimeStampedModel
 
@@ -80,7 +81,8 @@ class Order(TimeStampedModel):
     discount = models.DecimalField(_("discount"), default=ZERO, **MONEY)
 
     customer = models.ForeignKey(Customer, verbose_name=_("customer"), on_delete=models.PROTECT, related_name="orders")
-    # Copied from the customer at write time so that duplicate lookups use one index.
+    # Copied from the customer at write time so that duplicate lookups use one index
+    # (orders_order_duplicate_idx, which also serves lookups by phone alone).
     customer_phone = models.CharField(_("customer phone"), max_length=32, blank=True)
 
     ship_recipient = models.CharField(_("recipient"), max_length=128, blank=True)
@@ -92,6 +94,17 @@ class Order(TimeStampedModel):
     ship_postcode = models.CharField(_("postcode"), max_length=16, blank=True)
 
     data = models.JSONField(_("custom fields"), default=dict, blank=True)
+
+    # Verdicts of checks that need a library, stored by the services at every write so that the
+    # detection rules filter on columns (SPEC §4). The defaults hold for rows written outside the
+    # services until ``order_verdicts_refresh`` runs over them.
+    # The phone's verdict is about ``customer_phone``, the phone the order was placed with; the
+    # e-mail's follows the customer, whose latest details win, on all of the customer's orders.
+    customer_phone_is_valid = models.BooleanField(_("customer phone is valid"), default=True)
+    customer_email_is_valid = models.BooleanField(_("customer e-mail is valid"), default=True)
+    address_is_valid = models.BooleanField(_("address is valid"), default=True)
+    # SHA-1 of the sorted (SKU, total quantity) pairs: duplicate orders share it (verdicts.line_signature).
+    line_signature = models.CharField(_("line signature"), max_length=40, blank=True, default="")
 
     class Meta:
         verbose_name = _("order")
@@ -105,12 +118,21 @@ class Order(TimeStampedModel):
             ),
         ]
         indexes = [
-            models.Index(fields=["customer_phone", "placed_at"], name="orders_order_phone_placed_idx"),
             models.Index(fields=["status", "placed_at"], name="orders_order_status_placed_idx"),
             models.Index(fields=["status", "paid_at"], name="orders_order_status_paid_idx"),
             models.Index(fields=["status", "promised_ship_by"], name="orders_order_status_ship_idx"),
             models.Index(fields=["status", "status_changed_at"], name="orders_order_status_chg_idx"),
             models.Index(fields=["placed_at"], name="orders_order_placed_idx"),
+            # DUPLICATE_ORDER: same phone and basket, placed within a window before this one.
+            models.Index(fields=["customer_phone", "line_signature", "placed_at"], name="orders_order_duplicate_idx"),
+            # Few orders fail a check, so each verdict gets a small partial index of the failures.
+            models.Index(
+                fields=["status"], condition=Q(customer_phone_is_valid=False), name="orders_order_bad_phone_idx"
+            ),
+            models.Index(
+                fields=["status"], condition=Q(customer_email_is_valid=False), name="orders_order_bad_email_idx"
+            ),
+            models.Index(fields=["status"], condition=Q(address_is_valid=False), name="orders_order_bad_addr_idx"),
         ]
 
     def __str__(self) -> str:
@@ -212,11 +234,44 @@ class Payment(TimeStampedModel):
         return self.transaction_id
 
 
+class Carrier(TimeStampedModel):
+    """A carrier and the formats of its tracking numbers (SPEC §3), editable data.
+
+    A tracking number is valid when it fully matches one of ``patterns`` (Python regular
+    expressions, ASCII); the numbers of an unknown or inactive carrier are all invalid.
+    """
+
+    code = models.CharField(
+        _("code"), max_length=32, unique=True, help_text=_("Upper case, as shipments name it: SF, JD, EMS.")
+    )
+    name = models.CharField(_("name"), max_length=64)
+    name_en = models.CharField(_("English name"), max_length=64, blank=True)
+    patterns = models.JSONField(_("tracking number patterns"), default=list, blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("carrier")
+        verbose_name_plural = _("carriers")
+        ordering = ["code"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(code=Upper("code")) & ~Q(code=""), name="orders_carrier_code_upper_case"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        name = self.name_en if self.name_en and (get_language() or "").startswith("en") else self.name
+        return f"{self.code} {name}"
+
+
 class Shipment(TimeStampedModel):
     order = models.ForeignKey(Order, verbose_name=_("order"), on_delete=models.CASCADE, related_name="shipments")
     carrier = models.CharField(_("carrier"), max_length=32)
     tracking_number = models.CharField(_("tracking number"), max_length=64, blank=True)
     shipped_at = models.DateTimeField(_("shipped at"))
+    # Whether the number fits its carrier's patterns (Carrier), stored by the services; re-computed
+    # for a carrier's shipments when an admin changes the carrier.
+    tracking_is_valid = models.BooleanField(_("tracking number is valid"), default=True)
 
     class Meta:
         verbose_name = _("shipment")
@@ -229,7 +284,10 @@ class Shipment(TimeStampedModel):
                 name="orders_shipment_carrier_tracking_uniq",
             ),
         ]
-        indexes = [models.Index(fields=["order", "shipped_at"], name="orders_shipment_order_idx")]
+        indexes = [
+            models.Index(fields=["order", "shipped_at"], name="orders_shipment_order_idx"),
+            models.Index(fields=["order"], condition=Q(tracking_is_valid=False), name="orders_shipment_bad_track_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.carrier} {self.tracking_number}"

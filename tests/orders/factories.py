@@ -8,6 +8,7 @@ from decimal import Decimal
 import factory
 from django.utils import timezone
 
+from apps.orders import selectors, verdicts
 from apps.orders.models import (
     Channel,
     Customer,
@@ -55,11 +56,27 @@ class OrderFactory(factory.django.DjangoModelFactory):
     ship_detail = "文三路100号"
     ship_postcode = "310000"
     lines = factory.RelatedFactoryList("tests.orders.factories.OrderLineFactory", factory_related_name="order", size=1)
+    # The verdicts the services would store, so that factory rows look like ingested ones.
+    customer_phone_is_valid = factory.LazyAttribute(lambda o: verdicts.phone_is_valid(o.customer_phone))
+    customer_email_is_valid = factory.LazyAttribute(lambda o: verdicts.email_is_valid(o.customer.email))
+    address_is_valid = factory.LazyAttribute(
+        lambda o: verdicts.address_is_valid(
+            province=o.ship_province, city=o.ship_city, district=o.ship_district, detail=o.ship_detail
+        )
+    )
+
+    @factory.post_generation
+    def signature(self, create, extracted, **kwargs):
+        """After the lines exist: their signature, as ``order_bulk_ingest`` stores it."""
+        if create and self.pk is not None:
+            self.line_signature = verdicts.line_signature(self.lines.values_list("sku", "quantity"))
+            Order.objects.filter(pk=self.pk).update(line_signature=self.line_signature)
 
 
 class OrderLineFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = OrderLine
+        skip_postgeneration_save = True
 
     order = factory.SubFactory(OrderFactory, lines=[])
     line_no = factory.LazyAttribute(lambda line: line.order.lines.count() + 1 if line.order.pk else 1)
@@ -67,6 +84,13 @@ class OrderLineFactory(factory.django.DjangoModelFactory):
     name = "保温杯"
     quantity = 2
     unit_price = Decimal("129.50")
+
+    @factory.post_generation
+    def order_signature(self, create, extracted, **kwargs):
+        """A line added on its own still leaves its order with the signature of all its lines."""
+        if create:
+            signature = verdicts.line_signature(self.order.lines.values_list("sku", "quantity"))
+            Order.objects.filter(pk=self.order_id).update(line_signature=signature)
 
 
 class ProductFactory(factory.django.DjangoModelFactory):
@@ -107,6 +131,11 @@ class ShipmentFactory(factory.django.DjangoModelFactory):
     carrier = "SF"
     tracking_number = factory.Sequence(lambda n: f"SF{n:012d}")
     shipped_at = factory.LazyFunction(timezone.now)
+    tracking_is_valid = factory.LazyAttribute(
+        lambda s: verdicts.tracking_is_valid(
+            s.tracking_number, selectors.carrier_patterns(codes=[s.carrier]).get(s.carrier)
+        )
+    )
 
 
 class ShipmentLineFactory(factory.django.DjangoModelFactory):
