@@ -6,6 +6,7 @@ The API checks these through ``RoleModelPermissions``; the admin checks them nat
 from apps.accounts.models import Role
 
 ORDER_MODELS = (
+    "carrier",
     "customer",
     "order",
     "orderline",
@@ -28,7 +29,8 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
     | _perms("accounts", ("department", "user"), ("view", "add", "change"))
     | {"authtoken.view_token", "authtoken.add_token", "authtoken.change_token", "authtoken.delete_token"}
     | _perms("exceptions", ("orderexception", "gradingrule"), ("view", "add", "change", "delete"))
-    | _perms("exceptions", ("exceptionevent",), ("view",)),
+    | _perms("exceptions", ("exceptionevent",), ("view",))
+    | _perms("rules", ("exceptionrule",), ("view", "add", "change", "delete")),
     # Staff handle exceptions: they read orders and correct order and shipment details.
     Role.STAFF: _perms("orders", ORDER_MODELS, ("view",))
     | _perms("orders", ("order", "shipment"), ("change",))
@@ -37,5 +39,6 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
     # Managers read everything and approve; they do not edit order data.
     Role.MANAGER: _perms("orders", ORDER_MODELS, ("view",))
     | _perms("accounts", ("department", "user"), ("view",))
-    | _perms("exceptions", ("orderexception", "gradingrule", "exceptionevent"), ("view",)),
+    | _perms("exceptions", ("orderexception", "gradingrule", "exceptionevent"), ("view",))
+    | _perms("rules", ("exceptionrule",), ("view",)),
 }

@@ -11,7 +11,7 @@ from django.db.models import Prefetch, Q, QuerySet
 from django.db.models.functions import Coalesce
 
 from apps.accounts.models import Department, Role, User
-from apps.exceptions.models import ENDED_STATUSES, ExceptionEvent, GradingRule, OrderException
+from apps.exceptions.models import ACTIVE_STATUSES, ENDED_STATUSES, ExceptionEvent, GradingRule, OrderException
 from apps.orders.models import Order
 from apps.rules.models import ExceptionRule
 
@@ -198,3 +198,20 @@ def recent_ended_by_key(
         for external_id, pk in rows:
             latest.setdefault(external_id, pk)
     return latest
+
+
+def active_rule_ids_by_order(*, order_ids: Collection[int]) -> dict[int, set[int]]:
+    """rule id → the given orders with an active exception of that rule (one query per chunk)."""
+    out: dict[int, set[int]] = {}
+    for chunk in chunked(sorted(set(order_ids))):
+        rows = OrderException.objects.filter(order_id__in=chunk, status__in=ACTIVE_STATUSES).values_list(
+            "rule_id", "order_id"
+        )
+        for rule_id, order_id in rows:
+            out.setdefault(rule_id, set()).add(order_id)
+    return out
+
+
+def orders_with_active_exceptions() -> QuerySet[OrderException]:
+    """The order ids of the active exceptions, as a subquery (``pk__in=...``)."""
+    return OrderException.objects.filter(status__in=ACTIVE_STATUSES, order__isnull=False).values("order_id")

@@ -387,6 +387,7 @@ def exceptions_sync(
     matched: Mapping[int, Mapping[str, Any]],
     now: datetime | None = None,
     table: GradingTable | None = None,
+    count_redetections: bool = True,
 ) -> SyncResult:
     """Bring ``rule``'s exceptions in line with one evaluation of it.
 
@@ -394,6 +395,8 @@ def exceptions_sync(
     scan); ``matched`` maps each order where the condition holds to the details of the
     detection. Orders in ``matched`` count as evaluated. Ids of orders that no longer exist
     are ignored. Pass ``table`` to grade several rules' syncs with one read of the table.
+    ``count_redetections=False`` (the periodic scans) leaves still-holding exceptions as they
+    are: a scan every minute is no new sighting, and would rewrite every active row.
 
     Queries: one per 8000 orders for each of the lock, the order facts, the recurrence
     lookup, the insert, the re-detection and the auto-resolution updates, plus the events.
@@ -410,7 +413,8 @@ def exceptions_sync(
             active.update(_active_exceptions(rule=rule, order_id__in=chunk).values_list("order_id", "pk"))
 
     changes.redetected_ids = sorted(active[order_id] for order_id in matched_ids & active.keys())
-    _redetect(exception_ids=changes.redetected_ids, now=now)
+    if count_redetections:
+        _redetect(exception_ids=changes.redetected_ids, now=now)
     changes.auto_resolved_ids = _auto_resolve(
         exception_ids=sorted(pk for order_id, pk in active.items() if order_id not in matched_ids), now=now
     )

@@ -6,19 +6,23 @@ check what needs more than one row and raise ``DomainError`` naming the field.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from apps.common.errors import DomainError
-from apps.orders import selectors
+from apps.common.errors import DomainError, ErrorCode
+from apps.orders import selectors, verdicts
 from apps.orders.errors import OrderErrorCode
 from apps.orders.models import (
+    Carrier,
     Customer,
     Order,
     OrderLine,
@@ -29,6 +33,7 @@ from apps.orders.models import (
     StockLevel,
     TrackingEvent,
 )
+from apps.rules import services as detection
 
 ADDRESS_FIELDS = {
     "recipient": "ship_recipient",
@@ -54,6 +59,9 @@ CUSTOMER_FIELDS = ("name", "phone", "email", "tags")
 # A concurrent writer can insert the same (channel, external_id) between the lookup and the
 # insert; each retry re-reads what committed meanwhile. Three rounds settle any real race.
 _INGEST_ATTEMPTS = 3
+# Rows per round trip when verdicts are re-computed over many stored rows.
+_REFRESH_CHUNK = 2000
+ORDER_VERDICT_FIELDS = ("customer_phone_is_valid", "customer_email_is_valid", "address_is_valid", "line_signature")
 
 
 @dataclass(frozen=True)
@@ -79,7 +87,7 @@ def _customer_key(channel: str, customer: dict[str, Any]) -> tuple[str, str] | N
     return (channel, external_id) if external_id else None
 
 
-def _customers_upsert(items: list[dict[str, Any]]) -> list[Customer]:
+def _customers_upsert(items: list[dict[str, Any]]) -> tuple[list[Customer], set[int]]:
     """Return one Customer per item, reusing known (channel, external_id) ones.
 
     The latest order's details win, so a buyer who changed phone keeps one record.
@@ -92,6 +100,7 @@ def _customers_upsert(items: list[dict[str, Any]]) -> list[Customer]:
             by_key[(channel, customer.external_id)] = customer
 
     changed: dict[int, Customer] = {}
+    new_email: set[int] = set()
     new: list[Customer] = []
     out: list[Customer] = []
     for item in items:
@@ -110,13 +119,43 @@ def _customers_upsert(items: list[dict[str, Any]]) -> list[Customer]:
                 if customer.pk is not None:
                     customer.updated_at = timezone.now()
                     changed[customer.pk] = customer
+                    if field == "email":
+                        new_email.add(customer.pk)
         out.append(customer)
 
     if new:
         Customer.objects.bulk_create(new, batch_size=500)
     if changed:
         Customer.objects.bulk_update(list(changed.values()), [*CUSTOMER_FIELDS, "updated_at"])
-    return out
+    if new_email:
+        _customer_email_verdicts_spread({pk: changed[pk].email for pk in new_email})
+    return out, set(changed)
+
+
+def _customer_email_verdicts_spread(emails: dict[int, str]) -> None:
+    """Give every stored order of these customers the verdict on the customer's new e-mail.
+
+    At most two UPDATEs per chunk of customers (one per verdict), touching only orders whose
+    verdict changes.
+    """
+    by_verdict: dict[bool, list[int]] = {True: [], False: []}
+    for customer_id, email in emails.items():
+        by_verdict[verdicts.email_is_valid(email)].append(customer_id)
+    for verdict, customer_ids in by_verdict.items():
+        for start in range(0, len(customer_ids), _REFRESH_CHUNK):
+            Order.objects.filter(
+                customer_id__in=customer_ids[start : start + _REFRESH_CHUNK], customer_email_is_valid=not verdict
+            ).update(customer_email_is_valid=verdict)
+
+
+def _address_verdict(order: Order) -> bool:
+    return verdicts.address_is_valid(
+        province=order.ship_province, city=order.ship_city, district=order.ship_district, detail=order.ship_detail
+    )
+
+
+def _lines_signature(lines: list[dict[str, Any]]) -> str:
+    return verdicts.line_signature([(line["sku"], line["quantity"]) for line in lines])
 
 
 def _order_from_input(item: dict[str, Any], customer: Customer, now: datetime) -> Order:
@@ -138,6 +177,10 @@ def _order_from_input(item: dict[str, Any], customer: Customer, now: datetime) -
         data=item.get("data") or {},
         **{column: address.get(key, "") for key, column in ADDRESS_FIELDS.items()},
     )
+    order.customer_phone_is_valid = verdicts.phone_is_valid(customer.phone)
+    order.customer_email_is_valid = verdicts.email_is_valid(customer.email)
+    order.address_is_valid = _address_verdict(order)
+    order.line_signature = _lines_signature(item["lines"])
     return order
 
 
@@ -155,16 +198,18 @@ def _lines_from_input(order: Order, lines: list[dict[str, Any]]) -> list[OrderLi
     ]
 
 
-def _orders_insert(items: list[dict[str, Any]]) -> list[Order]:
+def _orders_insert(items: list[dict[str, Any]]) -> tuple[list[Order], set[int]]:
+    """Insert the orders and their lines; returns them and the ids of stored customers whose
+    details the items changed."""
     now = timezone.now()
-    customers = _customers_upsert(items)
+    customers, changed_customers = _customers_upsert(items)
     orders = [_order_from_input(item, customer, now) for item, customer in zip(items, customers, strict=True)]
     Order.objects.bulk_create(orders, batch_size=500)
     lines = [
         line for order, item in zip(orders, items, strict=True) for line in _lines_from_input(order, item["lines"])
     ]
     OrderLine.objects.bulk_create(lines, batch_size=1000)
-    return orders
+    return orders, changed_customers
 
 
 @transaction.atomic
@@ -172,8 +217,11 @@ def order_bulk_ingest(*, items: list[dict[str, Any]]) -> list[IngestResult]:
     """Store new orders, set-based; an existing (channel, external_id) returns its id unchanged.
 
     Idempotent: re-sending an order (also concurrently, also twice in one batch) never creates
-    a second one. Returns one result per item, in input order.
+    a second one. The new orders are evaluated by the active rules before this returns (a
+    re-sent order is unchanged, so it is not). Returns one result per item, in input order.
     """
+    created: list[Order] = []
+    changed_customers: set[int] = set()
     results: list[IngestResult | None] = [None] * len(items)
     for attempt in range(_INGEST_ATTEMPTS):
         pending = [i for i, result in enumerate(results) if result is None]
@@ -191,11 +239,13 @@ def order_bulk_ingest(*, items: list[dict[str, Any]]) -> list[IngestResult]:
                 to_create.append(i)
         try:
             with transaction.atomic():
-                orders = _orders_insert([items[i] for i in to_create])
+                orders, changed = _orders_insert([items[i] for i in to_create])
         except IntegrityError:
             if attempt == _INGEST_ATTEMPTS - 1:
                 raise
             continue
+        created += orders
+        changed_customers |= changed
         for i, order in zip(to_create, orders, strict=True):
             results[i] = IngestResult(order_id=order.pk, created=True)
         # Repeats of a key inside this batch point at the order its first copy created.
@@ -203,6 +253,10 @@ def order_bulk_ingest(*, items: list[dict[str, Any]]) -> list[IngestResult]:
             if results[i] is None:
                 first = first_of_key[(items[i]["channel"], items[i]["external_id"])]
                 results[i] = IngestResult(order_id=results[first].order_id, created=False)
+    if created:
+        # Other orders of customers whose details changed read those details in their rules.
+        others = selectors.order_ids_of_customers(customer_ids=changed_customers) if changed_customers else []
+        detection.detect_arrivals(orders=created, also=others)
     return [result for result in results if result is not None]
 
 
@@ -216,8 +270,11 @@ def order_update(*, order_id: int, data: dict[str, Any]) -> Order:
     """Change an order's status, dates, amounts, address, customer details, lines or data.
 
     A status change stamps ``status_changed_at``; ``lines``, when given, replace all lines.
-    Channel and external_id identify the order and cannot change.
+    Channel and external_id identify the order and cannot change. The verdict columns follow
+    the change; a new customer e-mail re-judges all of the customer's orders. The order (and,
+    after a new e-mail, the customer's other orders) is re-evaluated by the rules.
     """
+    touched = {order_id}
     order = Order.objects.select_for_update().select_related("customer").filter(pk=order_id).first()
     if order is None:
         raise _not_found("id", order_id)
@@ -235,18 +292,81 @@ def order_update(*, order_id: int, data: dict[str, Any]) -> Order:
             setattr(order, field, data[field])
     for key, value in (data.get("shipping_address") or {}).items():
         setattr(order, ADDRESS_FIELDS[key], value)
+    if "shipping_address" in data:
+        order.address_is_valid = _address_verdict(order)
     if "customer" in data:
         customer = order.customer
+        old_email = customer.email
         for field in CUSTOMER_FIELDS:
             if field in data["customer"]:
                 setattr(customer, field, data["customer"][field])
         customer.save()
         order.customer_phone = customer.phone
+        order.customer_phone_is_valid = verdicts.phone_is_valid(customer.phone)
+        order.customer_email_is_valid = verdicts.email_is_valid(customer.email)
+        if customer.email != old_email:
+            _customer_email_verdicts_spread({customer.pk: customer.email})
+        # The customer's name and e-mail are read by the rules on all of the customer's orders.
+        touched |= set(selectors.order_ids_of_customers(customer_ids=[customer.pk]))
+    if "lines" in data:
+        order.line_signature = _lines_signature(data["lines"])
     order.save()
     if "lines" in data:
         order.lines.all().delete()
         OrderLine.objects.bulk_create(_lines_from_input(order, data["lines"]))
+    _detect(touched)
     return order
+
+
+def _chunks(queryset: QuerySet, ids: Iterable[int] | None) -> Iterator[list]:
+    """The rows of ``queryset`` (those with ``ids``, or all) in lists of ``_REFRESH_CHUNK``, by id."""
+    if ids is not None:
+        wanted = sorted(set(ids))
+        for start in range(0, len(wanted), _REFRESH_CHUNK):
+            yield list(queryset.filter(pk__in=wanted[start : start + _REFRESH_CHUNK]).order_by("pk"))
+        return
+    last = 0
+    while chunk := list(queryset.filter(pk__gt=last).order_by("pk")[:_REFRESH_CHUNK]):
+        yield chunk
+        last = chunk[-1].pk
+
+
+def order_verdicts_refresh(*, order_ids: Iterable[int] | None = None) -> int:
+    """Re-compute the verdict columns of the given orders (all orders without ``order_ids``).
+
+    For rows written around the services (a raw ``bulk_create``, a factory) and after the
+    divisions table is updated. Works in chunks, each in its own transaction, so a large table
+    is never loaded whole; returns how many orders it looked at.
+    """
+    count = 0
+    for chunk in _chunks(Order.objects.select_related("customer"), order_ids):
+        lines: dict[int, list[dict[str, Any]]] = {order.pk: [] for order in chunk}
+        for order_id, sku, quantity in OrderLine.objects.filter(order__in=chunk).values_list(
+            "order_id", "sku", "quantity"
+        ):
+            lines[order_id].append({"sku": sku, "quantity": quantity})
+        for order in chunk:
+            order.customer_phone_is_valid = verdicts.phone_is_valid(order.customer_phone)
+            order.customer_email_is_valid = verdicts.email_is_valid(order.customer.email)
+            order.address_is_valid = _address_verdict(order)
+            order.line_signature = _lines_signature(lines[order.pk])
+        with transaction.atomic():
+            Order.objects.bulk_update(chunk, ORDER_VERDICT_FIELDS, batch_size=500)
+        count += len(chunk)
+    return count
+
+
+# --- Detection ----------------------------------------------------------------------------------
+#
+# Every write below re-evaluates the orders it touched inside its own transaction, so the
+# response of the write already shows the exceptions (SPEC §5), and an order write and the
+# exceptions it raises commit or fail whole (SPEC §7). The rules app decides what to evaluate.
+
+
+def _detect(order_ids: Iterable[int]) -> None:
+    ids = sorted(set(order_ids))
+    if ids:
+        detection.detect_orders(order_ids=ids)
 
 
 # --- Payments -----------------------------------------------------------------------------------
@@ -293,6 +413,7 @@ def payment_record(
                 for key, value in changes.items():
                     setattr(payment, key, value)
                 payment.save()
+                _detect([order_id])
             return payment, False
         try:
             with transaction.atomic():
@@ -309,6 +430,7 @@ def payment_record(
             if attempt:
                 raise
             continue
+        _detect([order_id])
         return payment, True
     raise AssertionError("unreachable")
 
@@ -334,6 +456,7 @@ def shipment_create(
         raise _not_found("order", order_id)
     carrier = carrier.strip().upper()
     tracking_number = tracking_number.strip()
+    is_valid = verdicts.tracking_is_valid(tracking_number, selectors.carrier_patterns(codes=[carrier]).get(carrier))
     for attempt in range(2):
         existing = None
         if tracking_number:
@@ -351,11 +474,16 @@ def shipment_create(
         try:
             with transaction.atomic():
                 shipment = Shipment.objects.create(
-                    order_id=order_id, carrier=carrier, tracking_number=tracking_number, shipped_at=shipped_at
+                    order_id=order_id,
+                    carrier=carrier,
+                    tracking_number=tracking_number,
+                    shipped_at=shipped_at,
+                    tracking_is_valid=is_valid,
                 )
                 ShipmentLine.objects.bulk_create(
                     [ShipmentLine(shipment=shipment, sku=line["sku"], quantity=line["quantity"]) for line in lines]
                 )
+                _detect([order_id])
         except IntegrityError:
             if attempt:
                 raise
@@ -365,15 +493,51 @@ def shipment_create(
 
 
 @transaction.atomic
+def shipment_tracking_refresh(*, carrier: str | None = None) -> list[int]:
+    """Re-judge the tracking numbers of a carrier's shipments (every shipment without ``carrier``).
+
+    Run when a carrier's patterns or activity change. Reads in chunks and writes only the
+    verdicts that flip. Returns the ids of the orders whose shipments flipped, for re-detection.
+    """
+    shipments = Shipment.objects.all()
+    if carrier is not None:
+        # An empty number is invalid under any patterns, so a carrier's change cannot flip it;
+        # leaving it out also lets the partial (carrier, tracking_number) index serve the scan.
+        shipments = shipments.filter(carrier=carrier).exclude(tracking_number="")
+    patterns = selectors.carrier_patterns(codes=None if carrier is None else [carrier])
+    orders: set[int] = set()
+    last = 0
+    while rows := list(
+        shipments.filter(pk__gt=last)
+        .order_by("pk")
+        .values_list("pk", "order_id", "carrier", "tracking_number", "tracking_is_valid")[:_REFRESH_CHUNK]
+    ):
+        last = rows[-1][0]
+        flips: dict[bool, list[int]] = {True: [], False: []}
+        for pk, order_id, code, number, stored in rows:
+            verdict = verdicts.tracking_is_valid(number, patterns.get(code))
+            if verdict != stored:
+                flips[verdict].append(pk)
+                orders.add(order_id)
+        for verdict, pks in flips.items():
+            if pks:
+                Shipment.objects.filter(pk__in=pks).update(tracking_is_valid=verdict)
+    return sorted(orders)
+
+
+@transaction.atomic
 def tracking_event_record(
     *, shipment_id: int, occurred_at: datetime, status: str, description: str = ""
 ) -> tuple[TrackingEvent, bool]:
     """Record a carrier event; a repeat of the same (time, status) is the same event."""
-    if not Shipment.objects.filter(pk=shipment_id).exists():
+    order_id = Shipment.objects.filter(pk=shipment_id).values_list("order_id", flat=True).first()
+    if order_id is None:
         raise _not_found("shipment", shipment_id)
     event, created = TrackingEvent.objects.get_or_create(
         shipment_id=shipment_id, occurred_at=occurred_at, status=status, defaults={"description": description}
     )
+    if created:
+        _detect([order_id])
     return event, created
 
 
@@ -382,9 +546,11 @@ def tracking_event_record(
 
 @transaction.atomic
 def product_upsert(*, sku: str, name: str, list_price: Decimal, currency: str = "CNY") -> tuple[Product, bool]:
+    """Create or replace a product; the orders its list price concerns are re-evaluated."""
     product, created = Product.objects.update_or_create(
         sku=sku, defaults={"name": name, "list_price": list_price, "currency": currency}
     )
+    detection.detect_sku(sku=sku)
     return product, created
 
 
@@ -392,4 +558,80 @@ def product_upsert(*, sku: str, name: str, list_price: Decimal, currency: str = 
 def stock_level_set(*, sku: str, on_hand: int, reserved: int = 0) -> tuple[StockLevel, bool]:
     """Store the stock the inventory system reports for a SKU (no reservation logic here)."""
     stock, created = StockLevel.objects.update_or_create(sku=sku, defaults={"on_hand": on_hand, "reserved": reserved})
+    detection.detect_sku(sku=sku)
     return stock, created
+
+
+# --- Carriers -----------------------------------------------------------------------------------
+
+
+def carrier_patterns_clean(*, patterns: Any) -> list[str]:
+    """Check tracking-number patterns: a list of regular expressions that compile, at least one.
+
+    Blank entries are dropped and repeats kept once. Raises ``DomainError`` on field
+    ``patterns`` naming the first pattern that does not compile.
+    """
+    if not isinstance(patterns, list) or not all(isinstance(p, str) for p in patterns):
+        raise DomainError(
+            code=OrderErrorCode.INVALID_PATTERN,
+            field="patterns",
+            message=_("Give the patterns as a list of regular expressions."),
+        )
+    cleaned = list(dict.fromkeys(p.strip() for p in patterns if p.strip()))
+    if not cleaned:
+        raise DomainError(
+            code=OrderErrorCode.INVALID_PATTERN,
+            field="patterns",
+            message=_("Give at least one pattern; to stop accepting a carrier's numbers, deactivate it."),
+        )
+    for pattern in cleaned:
+        try:
+            verdicts.compile_patterns((pattern,))
+        except re.error as exc:
+            raise DomainError(
+                code=OrderErrorCode.INVALID_PATTERN,
+                field="patterns",
+                message=_("%(pattern)s is not a valid regular expression: %(error)s.")
+                % {"pattern": pattern, "error": exc},
+            ) from exc
+    return cleaned
+
+
+@transaction.atomic
+def carrier_upsert(
+    *, code: str, name: str, patterns: list[str], name_en: str = "", is_active: bool = True
+) -> tuple[Carrier, bool]:
+    """Create or change a carrier, keyed on its upper-cased code.
+
+    When the patterns or the activity change, the stored verdicts of the carrier's shipments
+    are re-computed in the same transaction (``shipment_tracking_refresh``).
+    Returns (carrier, created).
+    """
+    code = code.strip().upper()
+    if not code:
+        raise DomainError(code=ErrorCode.INVALID, field="code", message=_("Give the carrier's code."))
+    patterns = carrier_patterns_clean(patterns=patterns)
+    carrier = Carrier.objects.select_for_update().filter(code=code).first()
+    created = carrier is None
+    if carrier is None:
+        carrier = Carrier(code=code)
+    rejudge = created or carrier.patterns != patterns or carrier.is_active != is_active
+    carrier.name, carrier.name_en, carrier.patterns, carrier.is_active = name, name_en, patterns, is_active
+    carrier.save()
+    if rejudge:
+        _detect(shipment_tracking_refresh(carrier=code))
+    return carrier, created
+
+
+@transaction.atomic
+def carrier_delete(*, code: str) -> list[int]:
+    """Delete a carrier; its shipments' numbers become invalid (an unknown carrier).
+
+    Returns the ids of the orders whose shipments flipped; they are re-evaluated.
+    """
+    deleted, _rows = Carrier.objects.filter(code=code).delete()
+    if not deleted:
+        raise _not_found("code", code)
+    flipped = shipment_tracking_refresh(carrier=code)
+    _detect(flipped)
+    return flipped

@@ -12,24 +12,28 @@ import enum
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django.db.models import (
     BooleanField,
+    Case,
     Count,
     DecimalField,
     Exists,
     ExpressionWrapper,
     F,
+    Func,
     IntegerField,
     Max,
     OuterRef,
     Subquery,
     Sum,
     Value,
+    When,
 )
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Abs, Coalesce, Round
+from django.db.models.lookups import GreaterThan
 from django.utils.translation import gettext_lazy as _
 
 from apps.orders.models import MONEY, Channel, Order, OrderLine, Payment, Product, Shipment, ShipmentLine, StockLevel
@@ -93,12 +97,32 @@ def _attr(*names: str) -> Callable[[Any, Any], Any]:
     return read
 
 
+def _cents(expression) -> Any:
+    """Money arithmetic rounded to the cent. SQLite computes decimals as binary floats
+    (458.33 + 214.26 = 672.5899999…), so without it a sum could compare below an equal total."""
+    return Round(expression, 2, output_field=_MONEY_FIELD)
+
+
 def _money_sum(queryset, expression) -> Any:
-    return Coalesce(
-        Subquery(queryset.annotate(_total=Sum(expression)).values("_total")[:1], output_field=_MONEY_FIELD),
-        Value(ZERO, output_field=_MONEY_FIELD),
-        output_field=_MONEY_FIELD,
+    return _cents(
+        Coalesce(
+            Subquery(queryset.annotate(_total=Sum(expression)).values("_total")[:1], output_field=_MONEY_FIELD),
+            Value(ZERO, output_field=_MONEY_FIELD),
+            output_field=_MONEY_FIELD,
+        )
     )
+
+
+class _Ratio(Func):
+    """``a / b`` as a decimal. SQLite stores 165.00 as the integer 165 and would divide integers
+    (165 / 188 = 0), so there the dividend is made a float first."""
+
+    arg_joiner = " / "
+    template = "(%(expressions)s)"
+    output_field = DecimalField(max_digits=14, decimal_places=4)
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        return super().as_sqlite(compiler, connection, template="(1.0 * %(expressions)s)", **extra_context)
 
 
 def _payments(env: Env):
@@ -230,6 +254,61 @@ def _now_py(ctx, row):
     return ctx.now
 
 
+def _earlier_duplicates(**outer: Any):
+    """Earlier, not cancelled orders with another external_id and the same phone, basket and total."""
+    return (
+        Order.objects.filter(placed_at__lt=outer["placed_at"], **{k: v for k, v in outer.items() if k != "placed_at"})
+        .exclude(status=Order.Status.CANCELLED)
+        .exclude(customer_phone="")
+    )
+
+
+def _earlier_duplicate_orm(env: Env):
+    candidates = _earlier_duplicates(
+        customer_phone=OuterRef("customer_phone"),
+        line_signature=OuterRef("line_signature"),
+        total_amount=OuterRef("total_amount"),
+        placed_at=OuterRef("placed_at"),
+    ).exclude(external_id=OuterRef("external_id"))
+    return Subquery(candidates.order_by("-placed_at").values("placed_at")[:1])
+
+
+def _earlier_duplicate_py(ctx, row) -> datetime | None:
+    order = ctx.order
+    if not order.customer_phone:
+        return None
+    candidates = _earlier_duplicates(
+        customer_phone=order.customer_phone,
+        line_signature=order.line_signature,
+        total_amount=order.total_amount,
+        placed_at=order.placed_at,
+    ).exclude(external_id=order.external_id)
+    return candidates.order_by("-placed_at").values_list("placed_at", flat=True).first()
+
+
+# Ratios are rounded to 4 places on both sides, so that a price at exactly half the list price
+# compares the same in SQL (binary floats on SQLite) and in Python (decimals).
+_RATIO_PLACES = 4
+_RATIO_FIELD = DecimalField(max_digits=14, decimal_places=_RATIO_PLACES)
+
+
+def _price_ratio_orm(env: Env):
+    list_price = _list_price_orm(env)
+    ratio = _Ratio(F("unit_price"), list_price)
+    return Case(
+        When(GreaterThan(list_price, Value(ZERO)), then=Round(ratio, _RATIO_PLACES)),
+        default=None,
+        output_field=_RATIO_FIELD,
+    )
+
+
+def _price_ratio_py(ctx, line) -> Decimal | None:
+    list_price = _list_price_py(ctx, line)
+    if list_price is None or list_price <= 0:
+        return None
+    return (line.unit_price / list_price).quantize(Decimal(1).scaleb(-_RATIO_PLACES), rounding=ROUND_HALF_UP)
+
+
 S, E, D, N, T, B, A = (
     FieldType.STRING,
     FieldType.ENUM,
@@ -264,8 +343,12 @@ ORDER_FIELDS: dict[str, FieldDef] = {
         _plain("status_changed_at", T, _("status changed at")),
         _plain("customer.name", S, _("customer name")),
         _plain("customer.phone", S, _("customer phone")),
-        _plain("customer.email", S, _("customer e-mail")),
-        _plain("customer_phone", S, _("customer phone at ordering")),
+        _plain("customer.email", S, _("customer e-mail"), verdicts={"valid_email": "customer_email_is_valid"}),
+        _plain(
+            "customer_phone", S, _("customer phone at ordering"), verdicts={"valid_phone": "customer_phone_is_valid"}
+        ),
+        _plain("address_is_valid", B, _("address parts belong together (divisions of China)")),
+        _plain("line_signature", S, _("basket signature (SKUs and quantities)")),
         _plain("address.recipient", S, _("recipient"), "ship_recipient"),
         _plain("address.phone", S, _("recipient phone"), "ship_phone"),
         _plain("address.province", S, _("province"), "ship_province"),
@@ -285,12 +368,39 @@ ORDER_FIELDS: dict[str, FieldDef] = {
             "amount_difference",
             D,
             _("total minus (lines total + shipping − discount)"),
-            lambda env: ExpressionWrapper(
-                F("total_amount") - (_lines_total_orm(env) + F("shipping_fee") - F("discount")),
-                output_field=_MONEY_FIELD,
+            lambda env: _cents(
+                ExpressionWrapper(
+                    F("total_amount") - (_lines_total_orm(env) + F("shipping_fee") - F("discount")),
+                    output_field=_MONEY_FIELD,
+                )
             ),
             lambda ctx, row: ctx.order.total_amount
             - (_lines_total_py(ctx, row) + ctx.order.shipping_fee - ctx.order.discount),
+        ),
+        FieldDef(
+            "amount_gap",
+            D,
+            _("size of the difference between total and lines"),
+            lambda env: _cents(
+                Abs(
+                    ExpressionWrapper(
+                        F("total_amount") - (_lines_total_orm(env) + F("shipping_fee") - F("discount")),
+                        output_field=_MONEY_FIELD,
+                    )
+                )
+            ),
+            lambda ctx, row: abs(
+                ctx.order.total_amount - (_lines_total_py(ctx, row) + ctx.order.shipping_fee - ctx.order.discount)
+            ),
+        ),
+        FieldDef(
+            "earlier_duplicate_gap",
+            A,
+            _("time since the latest earlier duplicate (same phone, basket and total)"),
+            _earlier_duplicate_orm,
+            _earlier_duplicate_py,
+            nullable=True,
+            reference=(_col("placed_at"), _attr("placed_at")),
         ),
         FieldDef(
             "latest_payment_status",
@@ -347,10 +457,11 @@ LINE_FIELDS: dict[str, FieldDef] = {
             "line_total",
             D,
             _("line total"),
-            lambda env: ExpressionWrapper(F("quantity") * F("unit_price"), output_field=_MONEY_FIELD),
+            lambda env: _cents(ExpressionWrapper(F("quantity") * F("unit_price"), output_field=_MONEY_FIELD)),
             lambda ctx, line: line.quantity * line.unit_price,
         ),
         FieldDef("list_price", D, _("list price"), _list_price_orm, _list_price_py, nullable=True),
+        FieldDef("price_ratio", D, _("unit price ÷ list price"), _price_ratio_orm, _price_ratio_py, nullable=True),
         FieldDef("available_stock", N, _("available stock (on hand − reserved)"), _stock_orm, _stock_py, nullable=True),
         FieldDef(
             "has_stock_record",
@@ -373,7 +484,7 @@ SHIPMENT_FIELDS: dict[str, FieldDef] = {
     f.name: f
     for f in [
         _plain("carrier", S, _("carrier")),
-        _plain("tracking_number", S, _("tracking number")),
+        _plain("tracking_number", S, _("tracking number"), verdicts={"valid_tracking": "tracking_is_valid"}),
         _plain("shipped_at", T, _("shipped at")),
     ]
 }

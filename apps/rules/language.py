@@ -118,7 +118,10 @@ def _literal(definition: FieldDef, raw: Any, path: str) -> Any:
         if kind is FieldType.DECIMAL:
             if isinstance(raw, bool) or not isinstance(raw, (str, int, float)):
                 raise ValueError(_('Expected a decimal number such as "0.01".'))
-            value = Decimal(str(raw))
+            try:
+                value = Decimal(str(raw))
+            except InvalidOperation:
+                raise ValueError(_('Expected a decimal number such as "0.01".')) from None
             if not value.is_finite():
                 raise ValueError(_("Expected a finite number."))
             return value

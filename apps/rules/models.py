@@ -33,13 +33,19 @@ class Severity(models.TextChoices):
 class ExceptionRule(TimeStampedModel):
     """One detectable exception kind. ``condition`` is a JSON tree in the rule language (SPEC §4)."""
 
+    class Source(models.TextChoices):
+        CONDITION = "condition", _("Condition on orders")
+        # Raised by POST /api/v1/reconciliations/ for orders the system does not have.
+        RECONCILIATION = "reconciliation", _("Platform reconciliation")
+
     code = models.CharField(_("code"), max_length=64, unique=True)
     name = models.CharField(_("name"), max_length=128)
     name_en = models.CharField(_("English name"), max_length=128, blank=True)
     description = models.TextField(_("description"), blank=True)
     category = models.CharField(_("category"), max_length=16, choices=Category.choices)
     default_severity = models.CharField(_("default severity"), max_length=8, choices=Severity.choices)
-    condition = models.JSONField(_("condition"), default=dict)
+    source = models.CharField(_("source"), max_length=16, choices=Source.choices, default=Source.CONDITION)
+    condition = models.JSONField(_("condition"), default=dict, blank=True)
     params = models.JSONField(_("parameters"), default=dict, blank=True)
     is_active = models.BooleanField(_("active"), default=True)
     is_builtin = models.BooleanField(_("built-in"), default=False, editable=False)

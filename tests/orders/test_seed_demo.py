@@ -21,6 +21,7 @@ from django.core.management.base import CommandError
 from django.core.validators import validate_email
 from django.utils import timezone
 
+from apps.exceptions.models import OrderException
 from apps.orders import demo, demo_data
 from apps.orders.models import (
     Customer,
@@ -286,6 +287,49 @@ def test_every_rule_flags_exactly_the_orders_injected_for_it():
     assert 0.05 * ORDERS < len(flagged) < 0.25 * ORDERS
 
 
+def test_the_stored_check_verdicts_are_exactly_the_injected_imperfections():
+    """Phone, e-mail, address and tracking columns are False on the injected orders and nowhere else."""
+    summary = _seed()
+    variants = summary.variants
+    bad_phone = set(Order.objects.filter(customer_phone_is_valid=False).values_list("pk", flat=True))
+    bad_email = set(Order.objects.filter(customer_email_is_valid=False).values_list("pk", flat=True))
+    bad_address = set(Order.objects.filter(address_is_valid=False).values_list("pk", flat=True))
+    bad_tracking = list(Shipment.objects.filter(tracking_is_valid=False).values_list("order_id", flat=True))
+    no_name = set(Order.objects.filter(customer__name="").values_list("pk", flat=True))
+
+    info = "CUSTOMER_INFO_INVALID"
+    assert len(bad_phone) == variants[(info, "invalid_phone")] + variants[(info, "empty_phone")] > 0
+    assert len(bad_email) == variants[(info, "malformed_email")] > 0
+    assert bad_phone | bad_email | no_name == summary.flagged[info]
+    assert len(bad_address) == summary.injected["ADDRESS_INVALID"] > 0
+    assert bad_address == summary.flagged["ADDRESS_INVALID"]
+    # One bad parcel per injected order.
+    assert len(bad_tracking) == summary.injected["TRACKING_INVALID"] > 0
+    assert set(bad_tracking) == summary.flagged["TRACKING_INVALID"]
+
+
+def test_duplicates_are_found_by_phone_signature_and_time_alone():
+    """The stored line signature finds exactly the re-submitted orders, without comparing lines."""
+    summary = _seed()
+    found = set()
+    alive = Order.objects.exclude(status__in=[S.CANCELLED, S.REFUNDED]).exclude(customer_phone="")
+    for order in alive:
+        earlier = (
+            Order.objects.exclude(status=S.CANCELLED)
+            .exclude(external_id=order.external_id)
+            .filter(
+                customer_phone=order.customer_phone,
+                line_signature=order.line_signature,
+                total_amount=order.total_amount,
+                placed_at__gte=order.placed_at - timedelta(minutes=30),
+                placed_at__lt=order.placed_at,
+            )
+        )
+        if earlier.exists():
+            found.add(order.pk)
+    assert found == summary.flagged["DUPLICATE_ORDER"]
+
+
 def test_injected_imperfections_look_like_the_real_thing():
     """Prices far off the list price, bad phones and e-mails, mismatched places, bad tracking numbers."""
     _seed()
@@ -343,10 +387,12 @@ def test_the_same_seed_gives_the_same_orders():
     """External ids depend on the seed alone; another seed gives others."""
     _seed(count=120, seed=SEED)
     first = set(Order.objects.values_list("channel", "external_id"))
+    OrderException.objects.all().delete()  # they protect the orders they are about
     Order.objects.all().delete()
     Customer.objects.all().delete()
     _seed(count=120, seed=SEED)
     assert set(Order.objects.values_list("channel", "external_id")) == first
+    OrderException.objects.all().delete()  # they protect the orders they are about
     Order.objects.all().delete()
     Customer.objects.all().delete()
     _seed(count=120, seed=SEED + 1)
