@@ -538,7 +538,7 @@ class SQLiteLoader:
         self.db.execute("BEGIN")
         tables = ",".join(f"'{t}'" for t in TABLES)
         self.indexes = self.db.execute(
-            f"SELECT name, sql FROM sqlite_master WHERE type='index' AND tbl_name IN ({tables}) "  # noqa: S608
+            f"SELECT name, sql FROM sqlite_master WHERE type='index' AND tbl_name IN ({tables}) "
             "AND sql IS NOT NULL AND sql NOT LIKE 'CREATE UNIQUE%'"
         ).fetchall()
         for name, _sql in self.indexes:
@@ -548,7 +548,7 @@ class SQLiteLoader:
         if rows:
             columns = TABLES[table]
             marks = ",".join("?" * len(columns))
-            self.db.executemany(f"INSERT INTO {table} ({','.join(columns)}) VALUES ({marks})", rows)  # noqa: S608
+            self.db.executemany(f"INSERT INTO {table} ({','.join(columns)}) VALUES ({marks})", rows)
 
     def finish(self) -> float:
         for _name, sql in self.indexes:
@@ -590,7 +590,7 @@ class PostgresLoader:
             self.db.execute(sql)
         for table in TABLES:
             self.db.execute(
-                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"  # noqa: S608
+                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"
             )
         started = time.perf_counter()
         for table in TABLES:

@@ -109,6 +109,7 @@ def compiled_queryset(active, env: Env):
     return (
         Order.objects.exclude(status__in=services.SILENT_STATUSES)
         .filter(condition_q(active.condition, env))
+        .order_by()
         .values_list("pk", flat=True)
     )
 

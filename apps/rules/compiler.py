@@ -2,6 +2,9 @@
 
 Every leaf is two-valued: a comparison with a missing (NULL) value is false, as it is in the
 Python evaluator, so ``not`` and ``all`` lines agree on both sides (SQL's unknown would not).
+A comparison of values that can't be NULL is emitted as it is (an index can serve it); one
+that can is wrapped as ``COALESCE(a < b, FALSE)``, which evaluates a computed side (often a
+correlated subquery) once, where an ``IS NOT NULL`` guard would evaluate it twice.
 """
 
 from __future__ import annotations
@@ -9,7 +12,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from django.db.models import DateTimeField, Exists, ExpressionWrapper, OuterRef, Q, Value
+from django.db.models import BooleanField, DateTimeField, Exists, ExpressionWrapper, Func, OuterRef, Q, Value
 from django.db.models.functions import StrIndex
 from django.db.models.lookups import (
     Exact,
@@ -34,22 +37,44 @@ _LOOKUPS = {
 }
 
 
+class _FalseIfNull(Func):
+    """``COALESCE(condition, FALSE)``: SQL's unknown read as false, as the evaluator reads it."""
+
+    function = "COALESCE"
+    output_field = BooleanField()
+
+    def __init__(self, condition: Any):
+        super().__init__(condition, Value(False))
+
+
+class _NotEqual(Func):
+    arg_joiner = " <> "
+    template = "(%(expressions)s)"
+    output_field = BooleanField()
+
+
 def _operand(value: Any, env: Env) -> Any:
     if isinstance(value, FieldRef):
         return value.field.orm(env)
     return Value(value)
 
 
+def _nullable(value: Any) -> bool:
+    return isinstance(value, FieldRef) and value.field.nullable
+
+
 def _present(expression: Any) -> Q:
     return Q(IsNull(expression, False))
 
 
-def _compare(op: str, lhs: Any, rhs: Any) -> Q:
-    """``lhs op rhs``, false when either side is NULL."""
-    guard = _present(lhs) & _present(rhs)
+def _compare(op: str, lhs: Any, rhs: Any, *, nullable: bool = True) -> Q:
+    """``lhs op rhs``, false when either side is NULL (``nullable``: either side can be)."""
     if op == "ne":
-        return guard & ~Q(Exact(lhs, rhs))
-    return guard & Q(_LOOKUPS[op](lhs, rhs))
+        if not nullable:
+            return ~Q(Exact(lhs, rhs))
+        return Q(_FalseIfNull(_NotEqual(lhs, rhs)))
+    lookup = _LOOKUPS[op](lhs, rhs)
+    return Q(_FalseIfNull(lookup)) if nullable else Q(lookup)
 
 
 def _age(definition: FieldDef, op: str, duration: timedelta, env: Env) -> Q:
@@ -61,7 +86,7 @@ def _age(definition: FieldDef, op: str, duration: timedelta, env: Env) -> Q:
         limit = ExpressionWrapper(definition.reference[0](env) - Value(duration), output_field=DateTimeField())
     # age > d  ⇔  anchor < reference − d, and so on with the comparison turned around.
     flipped = {"gt": "lt", "ge": "le", "lt": "gt", "le": "ge"}[op]
-    return _compare(flipped, anchor, limit)
+    return _compare(flipped, anchor, limit, nullable=definition.nullable)
 
 
 def _leaf(leaf: Leaf, env: Env) -> Q:
@@ -69,34 +94,46 @@ def _leaf(leaf: Leaf, env: Env) -> Q:
     if op in definition.verdicts:
         return Q(**{definition.verdicts[op]: True})
     lhs = definition.orm(env)
+    nullable = definition.nullable
     if definition.type is FieldType.AGE:
         if op == "between":
             low, high = value
             return _age(definition, "ge", low, env) & _age(definition, "le", high, env)
         return _age(definition, op, value, env)
+    string = definition.type is FieldType.STRING
     if op == "is_empty":
+        if not nullable:
+            return Q(Exact(lhs, Value(""))) if string else Q(pk__in=[])
         empty = Q(IsNull(lhs, True))
-        return empty | Q(Exact(lhs, Value(""))) if definition.type is FieldType.STRING else empty
+        return empty | Q(Exact(lhs, Value(""))) if string else empty
     if op == "is_not_empty":
+        if not nullable:
+            return ~Q(Exact(lhs, Value(""))) if string else ~Q(pk__in=[])
         present = _present(lhs)
-        return present & ~Q(Exact(lhs, Value(""))) if definition.type is FieldType.STRING else present
+        return present & ~Q(Exact(lhs, Value(""))) if string else present
     if op in ("in", "not_in"):
         inside = Q(In(lhs, list(value)))
-        return _present(lhs) & (inside if op == "in" else ~inside)
+        if not nullable:
+            return inside if op == "in" else ~inside
+        test = inside if op == "in" else ~inside
+        return Q(_FalseIfNull(ExpressionWrapper(test, output_field=BooleanField())))
     if op == "between":
         low, high = value
-        return _compare("ge", lhs, _operand(low, env)) & _compare("le", lhs, _operand(high, env))
+        return _compare("ge", lhs, _operand(low, env), nullable=nullable or _nullable(low)) & _compare(
+            "le", lhs, _operand(high, env), nullable=nullable or _nullable(high)
+        )
     if op == "contains":
-        return _compare("gt", StrIndex(lhs, Value(value)), Value(0))
+        return _compare("gt", StrIndex(lhs, Value(value)), Value(0), nullable=nullable)
     if op == "startswith":
-        return _compare("eq", StrIndex(lhs, Value(value)), Value(1))
+        return _compare("eq", StrIndex(lhs, Value(value)), Value(1), nullable=nullable)
     if op == "matches":
-        return _present(lhs) & Q(Regex(lhs, Value(value)))
+        regex = Regex(lhs, Value(value))
+        return Q(_FalseIfNull(regex)) if nullable else Q(regex)
     if op == "older_than":
-        return _compare("lt", lhs, Value(env.now - value))
+        return _compare("lt", lhs, Value(env.now - value), nullable=nullable)
     if op == "newer_than":
-        return _compare("gt", lhs, Value(env.now - value))
-    return _compare(op, lhs, _operand(value, env))
+        return _compare("gt", lhs, Value(env.now - value), nullable=nullable)
+    return _compare(op, lhs, _operand(value, env), nullable=nullable or _nullable(value))
 
 
 def condition_q(condition: Condition, env: Env) -> Q:

@@ -13,11 +13,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
+from functools import cache
 from typing import Any
 
+from django.db import connection
 from django.db.models import (
     BooleanField,
-    Case,
     Count,
     DecimalField,
     Exists,
@@ -30,10 +31,8 @@ from django.db.models import (
     Subquery,
     Sum,
     Value,
-    When,
 )
-from django.db.models.functions import Abs, Coalesce, Round
-from django.db.models.lookups import GreaterThan
+from django.db.models.functions import Abs, Coalesce, NullIf, Round
 from django.utils.translation import gettext_lazy as _
 
 from apps.orders.models import MONEY, Channel, Order, OrderLine, Payment, Product, Shipment, ShipmentLine, StockLevel
@@ -173,7 +172,7 @@ def _last_tracking_orm(env: Env):
 
 
 def _last_tracking_py(ctx, row) -> datetime | None:
-    events = [event.occurred_at for shipment in ctx.shipments for event in shipment.events.all()]
+    events = [event.occurred_at for event in ctx.tracking_events]
     if events:
         return max(events)
     shipped = [shipment.shipped_at for shipment in ctx.shipments]
@@ -273,17 +272,34 @@ def _earlier_duplicate_orm(env: Env):
     return Subquery(candidates.order_by("-placed_at").values("placed_at")[:1])
 
 
+@cache
+def _earlier_duplicate_sql(vendor: str) -> str:
+    """``_earlier_duplicates`` of one order as a fixed statement: it runs at every order event,
+    where compiling the queryset would cost more than the indexed lookup itself."""
+    q = connection.ops.quote_name
+    return (
+        f"SELECT t.{q('id')}, t.{q('placed_at')} FROM {q(Order._meta.db_table)} t "
+        f"WHERE t.{q('customer_phone')} = %s AND t.{q('line_signature')} = %s AND t.{q('total_amount')} = %s "
+        f"AND t.{q('placed_at')} < %s AND t.{q('external_id')} <> %s AND t.{q('status')} <> %s "
+        f"ORDER BY t.{q('placed_at')} DESC"
+    )
+
+
 def _earlier_duplicate_py(ctx, row) -> datetime | None:
     order = ctx.order
     if not order.customer_phone:
         return None
-    candidates = _earlier_duplicates(
-        customer_phone=order.customer_phone,
-        line_signature=order.line_signature,
-        total_amount=order.total_amount,
-        placed_at=order.placed_at,
-    ).exclude(external_id=order.external_id)
-    return candidates.order_by("-placed_at").values_list("placed_at", flat=True).first()
+    params = [
+        order.customer_phone,
+        order.line_signature,
+        connection.ops.adapt_decimalfield_value(order.total_amount, MONEY["max_digits"], MONEY["decimal_places"]),
+        connection.ops.adapt_datetimefield_value(order.placed_at),
+        order.external_id,
+        Order.Status.CANCELLED.value,
+    ]
+    for earlier in Order.objects.raw(_earlier_duplicate_sql(connection.vendor) + " LIMIT 1", params):
+        return earlier.placed_at
+    return None
 
 
 # Ratios are rounded to 4 places on both sides, so that a price at exactly half the list price
@@ -293,13 +309,9 @@ _RATIO_FIELD = DecimalField(max_digits=14, decimal_places=_RATIO_PLACES)
 
 
 def _price_ratio_orm(env: Env):
-    list_price = _list_price_orm(env)
-    ratio = _Ratio(F("unit_price"), list_price)
-    return Case(
-        When(GreaterThan(list_price, Value(ZERO)), then=Round(ratio, _RATIO_PLACES)),
-        default=None,
-        output_field=_RATIO_FIELD,
-    )
+    # NULLIF: no ratio against a zero list price (list prices are never negative, a constraint),
+    # with the list price's subquery written once.
+    return Round(_Ratio(F("unit_price"), NullIf(_list_price_orm(env), Value(ZERO))), _RATIO_PLACES)
 
 
 def _price_ratio_py(ctx, line) -> Decimal | None:

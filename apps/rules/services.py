@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -92,21 +92,45 @@ class ActiveRule:
     condition: Condition
 
 
+# The checked active rules of this process, with the fingerprint of the rule table they were
+# read at: every detection compares one cheap aggregate instead of reading and re-checking
+# every rule, and an admin's change (a save moves updated_at; a delete, the count) reaches
+# every process at its next event.
+_rules_cache: dict[str, Any] = {"fingerprint": None, "rules": ()}
+
+
+def _rules_fingerprint() -> tuple:
+    # A plain statement: it runs at every event, and the ORM would spend longer compiling it.
+    with connection.cursor() as cursor:
+        cursor.execute(_FINGERPRINT_SQL % {"table": connection.ops.quote_name(ExceptionRule._meta.db_table)})
+        row = cursor.fetchone()
+    return (connection.alias, connection.settings_dict["NAME"], *row)
+
+
+_FINGERPRINT_SQL = "SELECT COUNT(*), MAX(id), MAX(updated_at) FROM %(table)s"
+
+
 def active_rules(*, time_based_only: bool = False, codes: Collection[str] | None = None) -> list[ActiveRule]:
     """Active condition rules, checked; a rule whose stored condition no longer checks is
     recorded as failed and left out (it can only get there by bypassing the services)."""
-    queryset = ExceptionRule.objects.filter(is_active=True, source=ExceptionRule.Source.CONDITION)
+    fingerprint = _rules_fingerprint()
+    if _rules_cache["fingerprint"] != fingerprint:
+        loaded = []
+        queryset = ExceptionRule.objects.filter(is_active=True, source=ExceptionRule.Source.CONDITION)
+        for rule in queryset.order_by("code"):
+            try:
+                loaded.append(ActiveRule(rule, rule_check(rule.condition, rule.params)))
+            except RuleError as exc:
+                _rule_failed(rule, exc)
+                # Not cached: the failure is recorded again until the rule is fixed.
+                fingerprint = None
+        _rules_cache.update(fingerprint=fingerprint, rules=tuple(loaded))
+    rules = list(_rules_cache["rules"])
     if time_based_only:
-        queryset = queryset.filter(is_time_based=True)
+        rules = [active for active in rules if active.rule.is_time_based]
     if codes is not None:
-        queryset = queryset.filter(code__in=list(codes))
-    out = []
-    for rule in queryset.order_by("code"):
-        try:
-            out.append(ActiveRule(rule, rule_check(rule.condition, rule.params)))
-        except RuleError as exc:
-            _rule_failed(rule, exc)
-    return out
+        rules = [active for active in rules if active.rule.code in codes]
+    return rules
 
 
 # --- Detection --------------------------------------------------------------------------------
@@ -168,8 +192,9 @@ def detect_orders(
     if not ids:
         return report
     rules = active_rules() if rules is None else rules
-    table = exception_services.grading_table()
     contexts = contexts_load(order_ids=ids, now=now) if len(ids) <= PYTHON_PATH_MAX_ORDERS else None
+    # The grading table is read once for many orders; for a few, only by a sync that raises one.
+    table = exception_services.grading_table() if contexts is None else None
     env = Env(now=now)
     # One read of what is already raised on these orders: a rule that matches none of them
     # and has nothing active on them needs no sync at all (the common case for most rules).
@@ -202,9 +227,11 @@ def detect_orders(
 
 
 def _matching_ids(scope: QuerySet[Order], condition: Condition, env: Env) -> list[int]:
+    # order_by(): the model's default ordering would make every scan sort its matches.
     return list(
         scope.exclude(status__in=SILENT_STATUSES)
         .filter(condition_q(condition, env))
+        .order_by()
         .values_list("pk", flat=True)
         .iterator(chunk_size=_ID_CHUNK)
     )

@@ -36,7 +36,11 @@ pytestmark = pytest.mark.django_db
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=datetime.now().astimezone().tzinfo).astimezone()
 SKUS = ["A", "B", "C", "D"]
-MONEY = [Decimal(v) for v in ("0.00", "10.00", "10.01", "64.75", "129.50", "259.00")]
+# 458.33 + 214.26 = 672.59 is 672.5899… in binary floats (SQLite's decimals); 165 / 188 divides
+# as integers on SQLite unless made a float.
+MONEY = [
+    Decimal(v) for v in ("0.00", "10.00", "10.01", "64.75", "129.50", "259.00", "165.00", "188.00", "214.26", "458.33")
+]
 TEXTS = ["", "张三", "abc", "ABC", "a.b", "13800138000", "浙江省", "SF123456789012"]
 OFFSETS = [timedelta(hours=h) for h in (-80, -73, -72, -3, -2, -1, 0, 1, 5)]
 DURATIONS = ["0m", "30m", "1h", "2h", "72h", "3d"]
@@ -218,6 +222,8 @@ def test_the_compiled_query_and_the_predicate_select_the_same_orders(world, rule
     ids = _store(world)
     env = Env(now=NOW)
     contexts = contexts_load(order_ids=ids, now=NOW)
+    # The single-order loader (the detection hot path, fixed SQL) reads the same contexts.
+    singles = {pk: contexts_load(order_ids=[pk], now=NOW)[pk] for pk in ids}
     for tree in rules:
         condition = rule_check(tree)
         by_query = set(
@@ -225,3 +231,4 @@ def test_the_compiled_query_and_the_predicate_select_the_same_orders(world, rule
         )
         by_predicate = {pk for pk, ctx in contexts.items() if evaluate(condition, ctx)}
         assert by_query == by_predicate, tree
+        assert {pk for pk, ctx in singles.items() if evaluate(condition, ctx)} == by_predicate, tree
