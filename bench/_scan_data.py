@@ -8,7 +8,7 @@ environment)::
 Every row comes from one seeded RNG, so SQLite and PostgreSQL get the same data and the same
 matches. Rows are built in Python in batches and loaded with ``executemany`` inside one
 transaction (SQLite) or ``COPY`` (PostgreSQL), with the plain indexes dropped during the load and
-rebuilt after it, then ANALYZE. The verdict columns and ``line_signature`` are computed with
+rebuilt after it, then ANALYZE. The verdict columns and the basket and shipped signatures are computed with
 ``apps.orders.verdicts``, as the services store them at write time.
 
 The mix: ~2.9 lines per order over 500 SKUs (a few without a product or a stock record, a dozen
@@ -76,6 +76,7 @@ TABLES: dict[str, tuple[str, ...]] = {
         "customer_email_is_valid",
         "customer_phone_is_valid",
         "line_signature",
+        "shipped_signature",
     ),
     "orders_orderline": ("id", "line_no", "sku", "name", "quantity", "unit_price", "order_id"),
     "orders_payment": (
@@ -463,6 +464,8 @@ class Generator:
             )
 
         # Shipments, their lines and tracking events.
+        shipped_pairs = [pair for _at, parcel in shipments for pair in parcel]
+        shipped_signature = verdicts.line_signature(shipped_pairs) if shipments else ""
         for shipped_at, parcel in shipments:
             shipment_id = self._next("orders_shipment")
             carriers = self.carriers[channel]
@@ -518,7 +521,7 @@ class Generator:
                 order_id, stamp, changed_stamp, channel, f"E{order_id:010d}", status, changed_stamp,
                 stamp, ts(paid_at), ts(promised), "CNY", _money(total), _money(spec["fee"]), _money(spec["discount"]),
                 phone, name, phone, province, city, district, detail, postcode, "{}", spec["customer"] + 1,
-                address_ok, email_ok, phone_ok, signature,
+                address_ok, email_ok, phone_ok, signature, shipped_signature,
             )
         )  # fmt: skip
 
@@ -589,9 +592,7 @@ class PostgresLoader:
         for _name, sql in self.indexes:
             self.db.execute(sql)
         for table in TABLES:
-            self.db.execute(
-                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"
-            )
+            self.db.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")
         started = time.perf_counter()
         for table in TABLES:
             self.db.execute(f"VACUUM (ANALYZE) {table}")

@@ -39,7 +39,13 @@ from apps.orders.models import (
     StockLevel,
     TrackingEvent,
 )
-from apps.orders.services import order_bulk_ingest, product_upsert, stock_level_set
+from apps.orders.services import (
+    order_bulk_ingest,
+    order_detection_run,
+    order_shipped_signatures_refresh,
+    product_upsert,
+    stock_level_set,
+)
 
 DEMO_PASSWORD = "orderguard"  # noqa: S105 (printed for the demo; never a real account's password)
 DEFAULT_SEED = 20261111
@@ -1151,7 +1157,8 @@ def _write_batch(
     gen: DemoOrderGenerator, plans: list[_OrderPlan], summary: DemoSummary, patterns: dict[str, Any]
 ) -> None:
     """Orders through ``order_bulk_ingest`` (which stores their verdicts); the rest set-based."""
-    results = order_bulk_ingest(items=[plan.item for plan in plans])
+    # Detection runs once the batch's payments and shipments are written too (end of the batch).
+    results = order_bulk_ingest(items=[plan.item for plan in plans], detect=False)
     created = [(plan, result.order_id) for plan, result in zip(plans, results, strict=True) if result.created]
     summary.orders_existing += len(plans) - len(created)
     summary.orders_created += len(created)
@@ -1218,6 +1225,8 @@ def _write_batch(
     Payment.objects.filter(order_id__in=order_ids, paid_at__isnull=False).update(created_at=F("paid_at"))
     Shipment.objects.filter(order_id__in=order_ids).update(created_at=F("shipped_at"))
     TrackingEvent.objects.filter(shipment__order_id__in=order_ids).update(created_at=F("occurred_at"))
+    order_shipped_signatures_refresh(order_ids=order_ids)
+    order_detection_run(order_ids=order_ids)
     summary.payments += len(payments)
     summary.shipments += len(shipments)
     summary.events += len(events)

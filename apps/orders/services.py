@@ -61,7 +61,13 @@ CUSTOMER_FIELDS = ("name", "phone", "email", "tags")
 _INGEST_ATTEMPTS = 3
 # Rows per round trip when verdicts are re-computed over many stored rows.
 _REFRESH_CHUNK = 2000
-ORDER_VERDICT_FIELDS = ("customer_phone_is_valid", "customer_email_is_valid", "address_is_valid", "line_signature")
+ORDER_VERDICT_FIELDS = (
+    "customer_phone_is_valid",
+    "customer_email_is_valid",
+    "address_is_valid",
+    "line_signature",
+    "shipped_signature",
+)
 
 
 @dataclass(frozen=True)
@@ -213,12 +219,14 @@ def _orders_insert(items: list[dict[str, Any]]) -> tuple[list[Order], set[int]]:
 
 
 @transaction.atomic
-def order_bulk_ingest(*, items: list[dict[str, Any]]) -> list[IngestResult]:
+def order_bulk_ingest(*, items: list[dict[str, Any]], detect: bool = True) -> list[IngestResult]:
     """Store new orders, set-based; an existing (channel, external_id) returns its id unchanged.
 
     Idempotent: re-sending an order (also concurrently, also twice in one batch) never creates
     a second one. The new orders are evaluated by the active rules before this returns (a
-    re-sent order is unchanged, so it is not). Returns one result per item, in input order.
+    re-sent order is unchanged, so it is not); ``detect=False`` leaves that to a caller that
+    writes more of the orders' data in the same transaction first (``order_detection_run``).
+    Returns one result per item, in input order.
     """
     created: list[Order] = []
     changed_customers: set[int] = set()
@@ -253,7 +261,7 @@ def order_bulk_ingest(*, items: list[dict[str, Any]]) -> list[IngestResult]:
             if results[i] is None:
                 first = first_of_key[(items[i]["channel"], items[i]["external_id"])]
                 results[i] = IngestResult(order_id=results[first].order_id, created=False)
-    if created:
+    if created and detect:
         # Other orders of customers whose details changed read those details in their rules.
         others = selectors.order_ids_of_customers(customer_ids=changed_customers) if changed_customers else []
         detection.detect_arrivals(orders=created, also=others)
@@ -331,6 +339,27 @@ def _chunks(queryset: QuerySet, ids: Iterable[int] | None) -> Iterator[list]:
         last = chunk[-1].pk
 
 
+def _shipped_signatures(order_ids: list[int]) -> dict[int, str]:
+    """order id → the signature of its shipped (SKU, quantity) pairs, for orders with shipments."""
+    shipped: dict[int, list[tuple[str, int]]] = {}
+    rows = ShipmentLine.objects.filter(shipment__order_id__in=order_ids).values_list(
+        "shipment__order_id", "sku", "quantity"
+    )
+    for order_id, sku, quantity in rows.order_by():
+        shipped.setdefault(order_id, []).append((sku, quantity))
+    return {order_id: verdicts.line_signature(pairs) for order_id, pairs in shipped.items()}
+
+
+def order_shipped_signatures_refresh(*, order_ids: Iterable[int]) -> None:
+    """Store the shipped signature of these orders (after their shipments were written)."""
+    ids = sorted(set(order_ids))
+    for start in range(0, len(ids), _REFRESH_CHUNK):
+        chunk = ids[start : start + _REFRESH_CHUNK]
+        signatures = _shipped_signatures(chunk)
+        orders = [Order(pk=pk, shipped_signature=signatures.get(pk, "")) for pk in chunk]
+        Order.objects.bulk_update(orders, ["shipped_signature"], batch_size=500)
+
+
 def order_verdicts_refresh(*, order_ids: Iterable[int] | None = None) -> int:
     """Re-compute the verdict columns of the given orders (all orders without ``order_ids``).
 
@@ -345,11 +374,13 @@ def order_verdicts_refresh(*, order_ids: Iterable[int] | None = None) -> int:
             "order_id", "sku", "quantity"
         ):
             lines[order_id].append({"sku": sku, "quantity": quantity})
+        shipped = _shipped_signatures([order.pk for order in chunk])
         for order in chunk:
             order.customer_phone_is_valid = verdicts.phone_is_valid(order.customer_phone)
             order.customer_email_is_valid = verdicts.email_is_valid(order.customer.email)
             order.address_is_valid = _address_verdict(order)
             order.line_signature = _lines_signature(lines[order.pk])
+            order.shipped_signature = shipped.get(order.pk, "")
         with transaction.atomic():
             Order.objects.bulk_update(chunk, ORDER_VERDICT_FIELDS, batch_size=500)
         count += len(chunk)
@@ -367,6 +398,11 @@ def _detect(order_ids: Iterable[int]) -> None:
     ids = sorted(set(order_ids))
     if ids:
         detection.detect_orders(order_ids=ids)
+
+
+def order_detection_run(*, order_ids: Iterable[int]) -> None:
+    """Evaluate the active rules for these orders now (after a write made around the services)."""
+    _detect(order_ids)
 
 
 # --- Payments -----------------------------------------------------------------------------------
@@ -483,6 +519,7 @@ def shipment_create(
                 ShipmentLine.objects.bulk_create(
                     [ShipmentLine(shipment=shipment, sku=line["sku"], quantity=line["quantity"]) for line in lines]
                 )
+                order_shipped_signatures_refresh(order_ids=[order_id])
                 _detect([order_id])
         except IntegrityError:
             if attempt:

@@ -28,6 +28,7 @@ from django.db.models import (
     IntegerField,
     Max,
     OuterRef,
+    Q,
     Subquery,
     Sum,
     Value,
@@ -35,7 +36,7 @@ from django.db.models import (
 from django.db.models.functions import Abs, Coalesce, NullIf, Round
 from django.utils.translation import gettext_lazy as _
 
-from apps.orders.models import MONEY, Channel, Order, OrderLine, Payment, Product, Shipment, ShipmentLine, StockLevel
+from apps.orders.models import MONEY, Channel, Order, OrderLine, Payment, Shipment, ShipmentLine
 
 ZERO = Decimal("0.00")
 _MONEY_FIELD = DecimalField(**MONEY)
@@ -188,24 +189,9 @@ def _count_orm(model, path: str):
 
 
 def _shipped_quantities_match_orm(env: Env):
-    shipped_for_sku = (
-        ShipmentLine.objects.filter(shipment__order=OuterRef("order"), sku=OuterRef("sku"))
-        .order_by()
-        .values("sku")
-        .annotate(_q=Sum("quantity"))
-        .values("_q")[:1]
-    )
-    short_or_over = (
-        OrderLine.objects.filter(order=OuterRef("pk"))
-        .order_by()
-        .values("order", "sku")
-        .annotate(_ordered=Sum("quantity"), _shipped=Coalesce(Subquery(shipped_for_sku), Value(0)))
-        .exclude(_ordered=F("_shipped"))
-    )
-    not_ordered = ShipmentLine.objects.filter(shipment__order=OuterRef("pk")).exclude(
-        sku__in=OrderLine.objects.filter(order=OuterRef(OuterRef("pk"))).values("sku")
-    )
-    return ExpressionWrapper(~Exists(short_or_over) & ~Exists(not_ordered), output_field=BooleanField())
+    # Both signatures are stored by the services (verdicts.line_signature over the ordered and
+    # over the shipped SKU totals), so the comparison is one of two columns of the row.
+    return ExpressionWrapper(Q(shipped_signature=F("line_signature")), output_field=BooleanField())
 
 
 def _shipped_quantities_match_py(ctx, row) -> bool:
@@ -219,8 +205,7 @@ def _shipped_quantities_match_py(ctx, row) -> bool:
 
 
 def _stock_orm(env: Env):
-    stock = StockLevel.objects.filter(sku=OuterRef("sku")).annotate(_available=F("on_hand") - F("reserved"))
-    return Subquery(stock.values("_available")[:1], output_field=IntegerField())
+    return ExpressionWrapper(F("stock__on_hand") - F("stock__reserved"), output_field=IntegerField())
 
 
 def _stock_py(ctx, line) -> int | None:
@@ -229,7 +214,7 @@ def _stock_py(ctx, line) -> int | None:
 
 
 def _list_price_orm(env: Env):
-    return Subquery(Product.objects.filter(sku=OuterRef("sku")).values("list_price")[:1], output_field=_MONEY_FIELD)
+    return ExpressionWrapper(F("product__list_price"), output_field=_MONEY_FIELD)
 
 
 def _list_price_py(ctx, line) -> Decimal | None:
@@ -479,14 +464,14 @@ LINE_FIELDS: dict[str, FieldDef] = {
             "has_stock_record",
             B,
             _("SKU has a stock record"),
-            lambda env: Exists(StockLevel.objects.filter(sku=OuterRef("sku"))),
+            lambda env: ExpressionWrapper(Q(stock__id__isnull=False), output_field=BooleanField()),
             lambda ctx, line: line.sku in ctx.stock,
         ),
         FieldDef(
             "has_product",
             B,
             _("SKU has a product record"),
-            lambda env: Exists(Product.objects.filter(sku=OuterRef("sku"))),
+            lambda env: ExpressionWrapper(Q(product__id__isnull=False), output_field=BooleanField()),
             lambda ctx, line: line.sku in ctx.products,
         ),
     ]

@@ -8,7 +8,7 @@ from decimal import Decimal
 import factory
 from django.utils import timezone
 
-from apps.orders import selectors, verdicts
+from apps.orders import selectors, services, verdicts
 from apps.orders.models import (
     Channel,
     Customer,
@@ -141,10 +141,17 @@ class ShipmentFactory(factory.django.DjangoModelFactory):
 class ShipmentLineFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = ShipmentLine
+        skip_postgeneration_save = True
 
     shipment = factory.SubFactory(ShipmentFactory)
     sku = "SKU-1"
     quantity = 2
+
+    @factory.post_generation
+    def shipped_signature(self, create, extracted, **kwargs):
+        """What shipment_create stores on the order: the signature of everything shipped."""
+        if create:
+            services.order_shipped_signatures_refresh(order_ids=[self.shipment.order_id])
 
 
 class TrackingEventFactory(factory.django.DjangoModelFactory):

@@ -26,6 +26,7 @@ from apps.orders.models import (
     StockLevel,
     TrackingEvent,
 )
+from apps.orders.services import order_verdicts_refresh
 from apps.rules.compiler import condition_q
 from apps.rules.context import contexts_load
 from apps.rules.evaluator import evaluate
@@ -140,6 +141,9 @@ def _store(world) -> list[int]:
             )
     StockLevel.objects.bulk_create(StockLevel(sku=s, on_hand=h, reserved=r) for s, (h, r) in stock.items())
     Product.objects.bulk_create(Product(sku=s, name=s, list_price=p) for s, p in products.items())
+    # The columns the services store at write time (verdicts, basket and shipped signatures),
+    # computed as they are for rows written around the services.
+    order_verdicts_refresh(order_ids=ids)
     return ids
 
 
