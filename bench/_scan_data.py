@@ -77,6 +77,8 @@ TABLES: dict[str, tuple[str, ...]] = {
         "customer_phone_is_valid",
         "line_signature",
         "shipped_signature",
+        "paid_total",
+        "lines_total",
     ),
     "orders_orderline": ("id", "line_no", "sku", "name", "quantity", "unit_price", "order_id"),
     "orders_payment": (
@@ -465,7 +467,7 @@ class Generator:
 
         # Shipments, their lines and tracking events.
         shipped_pairs = [pair for _at, parcel in shipments for pair in parcel]
-        shipped_signature = verdicts.line_signature(shipped_pairs) if shipments else ""
+        shipped_signature = verdicts.line_signature(shipped_pairs)
         for shipped_at, parcel in shipments:
             shipment_id = self._next("orders_shipment")
             carriers = self.carriers[channel]
@@ -522,6 +524,8 @@ class Generator:
                 stamp, ts(paid_at), ts(promised), "CNY", _money(total), _money(spec["fee"]), _money(spec["discount"]),
                 phone, name, phone, province, city, district, detail, postcode, "{}", spec["customer"] + 1,
                 address_ok, email_ok, phone_ok, signature, shipped_signature,
+                _money(sum(amount for amount, pay_status, _at in pays if pay_status == "succeeded")),
+                _money(sum(quantity * cents for _s, _n, quantity, cents in lines)),
             )
         )  # fmt: skip
 

@@ -321,6 +321,13 @@ class ProductAdmin(SkuKeyedAdmin):
         product, _created = services.product_upsert(**form.service_input)
         _adopt(obj, product)
 
+    def delete_model(self, request, obj):
+        services.product_delete(sku=obj.sku)
+
+    def delete_queryset(self, request, queryset):
+        for sku in queryset.values_list("sku", flat=True):
+            services.product_delete(sku=sku)
+
 
 @admin.register(StockLevel)
 class StockLevelAdmin(SkuKeyedAdmin):
@@ -338,6 +345,13 @@ class StockLevelAdmin(SkuKeyedAdmin):
     def save_model(self, request, obj, form, change):
         stock, _created = services.stock_level_set(**form.service_input)
         _adopt(obj, stock)
+
+    def delete_model(self, request, obj):
+        services.stock_level_delete(sku=obj.sku)
+
+    def delete_queryset(self, request, queryset):
+        for sku in queryset.values_list("sku", flat=True):
+            services.stock_level_delete(sku=sku)
 
 
 # --- Payments, shipments, tracking --------------------------------------------------------------

@@ -42,6 +42,7 @@ from apps.orders.models import (
 from apps.orders.services import (
     order_bulk_ingest,
     order_detection_run,
+    order_paid_totals_refresh,
     order_shipped_signatures_refresh,
     product_upsert,
     stock_level_set,
@@ -1226,6 +1227,7 @@ def _write_batch(
     Shipment.objects.filter(order_id__in=order_ids).update(created_at=F("shipped_at"))
     TrackingEvent.objects.filter(shipment__order_id__in=order_ids).update(created_at=F("occurred_at"))
     order_shipped_signatures_refresh(order_ids=order_ids)
+    order_paid_totals_refresh(order_ids=order_ids)
     order_detection_run(order_ids=order_ids)
     summary.payments += len(payments)
     summary.shipments += len(shipments)

@@ -105,9 +105,14 @@ class Order(TimeStampedModel):
     address_is_valid = models.BooleanField(_("address is valid"), default=True)
     # SHA-1 of the sorted (SKU, total quantity) pairs: duplicate orders share it (verdicts.line_signature).
     line_signature = models.CharField(_("line signature"), max_length=40, blank=True, default="")
-    # The same signature over everything shipped so far (empty: nothing shipped). Equal to
+    # The same signature over everything shipped so far (verdicts.NOTHING_SHIPPED before the
+    # first shipment; empty for rows written around the services and not refreshed). Equal to
     # line_signature exactly when the shipped quantities per SKU are the ordered ones.
     shipped_signature = models.CharField(_("shipped signature"), max_length=40, blank=True, default="")
+    # Σ succeeded payments and Σ quantity × unit price, stored by the services at every payment
+    # and lines write, so that scans compare columns instead of summing per order.
+    paid_total = models.DecimalField(_("paid total"), default=ZERO, editable=False, **MONEY)
+    lines_total = models.DecimalField(_("lines total"), default=ZERO, editable=False, **MONEY)
 
     class Meta:
         verbose_name = _("order")
@@ -142,6 +147,21 @@ class Order(TimeStampedModel):
         return f"{self.get_channel_display()} {self.external_id}"
 
 
+def _sku_relation(model: str, verbose_name) -> models.ForeignObject:
+    """A relation on the SKU with no column of its own (a SKU need not have the record)."""
+    return models.ForeignObject(
+        model,
+        verbose_name=verbose_name,
+        on_delete=models.DO_NOTHING,
+        from_fields=["sku"],
+        to_fields=["sku"],
+        related_name="+",
+        null=True,
+        editable=False,
+        serialize=False,
+    )
+
+
 class OrderLine(models.Model):
     order = models.ForeignKey(Order, verbose_name=_("order"), on_delete=models.CASCADE, related_name="lines")
     line_no = models.PositiveSmallIntegerField(_("line number"))
@@ -152,28 +172,8 @@ class OrderLine(models.Model):
     # Relations on the SKU, with no column of their own: the rule fields read a line's list
     # price and stock through them, so a scan joins the tables in one pass instead of looking
     # every line up (SPEC §4). A SKU need not have either record.
-    product = models.ForeignObject(
-        "Product",
-        verbose_name=_("product"),
-        on_delete=models.DO_NOTHING,
-        from_fields=["sku"],
-        to_fields=["sku"],
-        related_name="+",
-        null=True,
-        editable=False,
-        serialize=False,
-    )
-    stock = models.ForeignObject(
-        "StockLevel",
-        verbose_name=_("stock level"),
-        on_delete=models.DO_NOTHING,
-        from_fields=["sku"],
-        to_fields=["sku"],
-        related_name="+",
-        null=True,
-        editable=False,
-        serialize=False,
-    )
+    product = _sku_relation("Product", _("product"))
+    stock = _sku_relation("StockLevel", _("stock level"))
 
     class Meta:
         verbose_name = _("order line")

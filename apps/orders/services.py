@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import QuerySet
+from django.db.models import QuerySet, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -67,6 +67,8 @@ ORDER_VERDICT_FIELDS = (
     "address_is_valid",
     "line_signature",
     "shipped_signature",
+    "paid_total",
+    "lines_total",
 )
 
 
@@ -164,6 +166,10 @@ def _lines_signature(lines: list[dict[str, Any]]) -> str:
     return verdicts.line_signature([(line["sku"], line["quantity"]) for line in lines])
 
 
+def _lines_total(lines: list[dict[str, Any]]) -> Decimal:
+    return sum((line["quantity"] * line["unit_price"] for line in lines), Decimal("0.00"))
+
+
 def _order_from_input(item: dict[str, Any], customer: Customer, now: datetime) -> Order:
     address = item.get("shipping_address") or {}
     order = Order(
@@ -187,6 +193,8 @@ def _order_from_input(item: dict[str, Any], customer: Customer, now: datetime) -
     order.customer_email_is_valid = verdicts.email_is_valid(customer.email)
     order.address_is_valid = _address_verdict(order)
     order.line_signature = _lines_signature(item["lines"])
+    order.lines_total = _lines_total(item["lines"])
+    order.shipped_signature = verdicts.NOTHING_SHIPPED
     return order
 
 
@@ -318,6 +326,7 @@ def order_update(*, order_id: int, data: dict[str, Any]) -> Order:
         touched |= set(selectors.order_ids_of_customers(customer_ids=[customer.pk]))
     if "lines" in data:
         order.line_signature = _lines_signature(data["lines"])
+        order.lines_total = _lines_total(data["lines"])
     order.save()
     if "lines" in data:
         order.lines.all().delete()
@@ -340,7 +349,8 @@ def _chunks(queryset: QuerySet, ids: Iterable[int] | None) -> Iterator[list]:
 
 
 def _shipped_signatures(order_ids: list[int]) -> dict[int, str]:
-    """order id → the signature of its shipped (SKU, quantity) pairs, for orders with shipments."""
+    """order id → the signature of its shipped (SKU, quantity) pairs, for orders with shipments
+    (the others have ``verdicts.NOTHING_SHIPPED``)."""
     shipped: dict[int, list[tuple[str, int]]] = {}
     rows = ShipmentLine.objects.filter(shipment__order_id__in=order_ids).values_list(
         "shipment__order_id", "sku", "quantity"
@@ -350,13 +360,35 @@ def _shipped_signatures(order_ids: list[int]) -> dict[int, str]:
     return {order_id: verdicts.line_signature(pairs) for order_id, pairs in shipped.items()}
 
 
+def _paid_totals(order_ids: list[int]) -> dict[int, Decimal]:
+    """order id → Σ of its succeeded payments, for orders that have one."""
+    rows = (
+        Payment.objects.filter(order_id__in=order_ids, status=Payment.Status.SUCCEEDED)
+        .order_by()
+        .values("order_id")
+        .annotate(total=Sum("amount"))
+        .values_list("order_id", "total")
+    )
+    return dict(rows)
+
+
+def order_paid_totals_refresh(*, order_ids: Iterable[int]) -> None:
+    """Store the paid total of these orders (after their payments were written)."""
+    ids = sorted(set(order_ids))
+    for start in range(0, len(ids), _REFRESH_CHUNK):
+        chunk = ids[start : start + _REFRESH_CHUNK]
+        totals = _paid_totals(chunk)
+        orders = [Order(pk=pk, paid_total=totals.get(pk, Decimal("0.00"))) for pk in chunk]
+        Order.objects.bulk_update(orders, ["paid_total"], batch_size=500)
+
+
 def order_shipped_signatures_refresh(*, order_ids: Iterable[int]) -> None:
     """Store the shipped signature of these orders (after their shipments were written)."""
     ids = sorted(set(order_ids))
     for start in range(0, len(ids), _REFRESH_CHUNK):
         chunk = ids[start : start + _REFRESH_CHUNK]
         signatures = _shipped_signatures(chunk)
-        orders = [Order(pk=pk, shipped_signature=signatures.get(pk, "")) for pk in chunk]
+        orders = [Order(pk=pk, shipped_signature=signatures.get(pk, verdicts.NOTHING_SHIPPED)) for pk in chunk]
         Order.objects.bulk_update(orders, ["shipped_signature"], batch_size=500)
 
 
@@ -370,17 +402,20 @@ def order_verdicts_refresh(*, order_ids: Iterable[int] | None = None) -> int:
     count = 0
     for chunk in _chunks(Order.objects.select_related("customer"), order_ids):
         lines: dict[int, list[dict[str, Any]]] = {order.pk: [] for order in chunk}
-        for order_id, sku, quantity in OrderLine.objects.filter(order__in=chunk).values_list(
-            "order_id", "sku", "quantity"
+        for order_id, sku, quantity, unit_price in OrderLine.objects.filter(order__in=chunk).values_list(
+            "order_id", "sku", "quantity", "unit_price"
         ):
-            lines[order_id].append({"sku": sku, "quantity": quantity})
+            lines[order_id].append({"sku": sku, "quantity": quantity, "unit_price": unit_price})
         shipped = _shipped_signatures([order.pk for order in chunk])
+        paid = _paid_totals([order.pk for order in chunk])
         for order in chunk:
             order.customer_phone_is_valid = verdicts.phone_is_valid(order.customer_phone)
             order.customer_email_is_valid = verdicts.email_is_valid(order.customer.email)
             order.address_is_valid = _address_verdict(order)
             order.line_signature = _lines_signature(lines[order.pk])
-            order.shipped_signature = shipped.get(order.pk, "")
+            order.shipped_signature = shipped.get(order.pk, verdicts.NOTHING_SHIPPED)
+            order.lines_total = _lines_total(lines[order.pk])
+            order.paid_total = paid.get(order.pk, Decimal("0.00"))
         with transaction.atomic():
             Order.objects.bulk_update(chunk, ORDER_VERDICT_FIELDS, batch_size=500)
         count += len(chunk)
@@ -449,6 +484,7 @@ def payment_record(
                 for key, value in changes.items():
                     setattr(payment, key, value)
                 payment.save()
+                order_paid_totals_refresh(order_ids=[order_id])
                 _detect([order_id])
             return payment, False
         try:
@@ -466,6 +502,7 @@ def payment_record(
             if attempt:
                 raise
             continue
+        order_paid_totals_refresh(order_ids=[order_id])
         _detect([order_id])
         return payment, True
     raise AssertionError("unreachable")
@@ -597,6 +634,24 @@ def stock_level_set(*, sku: str, on_hand: int, reserved: int = 0) -> tuple[Stock
     stock, created = StockLevel.objects.update_or_create(sku=sku, defaults={"on_hand": on_hand, "reserved": reserved})
     detection.detect_sku(sku=sku)
     return stock, created
+
+
+@transaction.atomic
+def product_delete(*, sku: str) -> None:
+    """Remove a product record; its lines lose their list price, so their orders are re-evaluated."""
+    deleted, _rows = Product.objects.filter(sku=sku).delete()
+    if not deleted:
+        raise _not_found("sku", sku)
+    detection.detect_sku(sku=sku)
+
+
+@transaction.atomic
+def stock_level_delete(*, sku: str) -> None:
+    """Remove a stock record (the SKU is no longer stocked); its orders are re-evaluated."""
+    deleted, _rows = StockLevel.objects.filter(sku=sku).delete()
+    if not deleted:
+        raise _not_found("sku", sku)
+    detection.detect_sku(sku=sku)
 
 
 # --- Carriers -----------------------------------------------------------------------------------

@@ -101,3 +101,7 @@ def tracking_is_valid(tracking_number: str, patterns: Sequence[re.Pattern[str]] 
     ``patterns`` is None for an unknown or inactive carrier, whose numbers are all invalid.
     """
     return bool(patterns) and any(pattern.fullmatch(tracking_number) for pattern in patterns)
+
+
+# The shipped signature of an order with nothing shipped yet.
+NOTHING_SHIPPED = line_signature(())

@@ -57,6 +57,7 @@ class OrderFactory(factory.django.DjangoModelFactory):
     ship_postcode = "310000"
     lines = factory.RelatedFactoryList("tests.orders.factories.OrderLineFactory", factory_related_name="order", size=1)
     # The verdicts the services would store, so that factory rows look like ingested ones.
+    shipped_signature = verdicts.NOTHING_SHIPPED
     customer_phone_is_valid = factory.LazyAttribute(lambda o: verdicts.phone_is_valid(o.customer_phone))
     customer_email_is_valid = factory.LazyAttribute(lambda o: verdicts.email_is_valid(o.customer.email))
     address_is_valid = factory.LazyAttribute(
@@ -90,7 +91,8 @@ class OrderLineFactory(factory.django.DjangoModelFactory):
         """A line added on its own still leaves its order with the signature of all its lines."""
         if create:
             signature = verdicts.line_signature(self.order.lines.values_list("sku", "quantity"))
-            Order.objects.filter(pk=self.order_id).update(line_signature=signature)
+            total = sum((q * p for q, p in self.order.lines.values_list("quantity", "unit_price")), Decimal("0.00"))
+            Order.objects.filter(pk=self.order_id).update(line_signature=signature, lines_total=total)
 
 
 class ProductFactory(factory.django.DjangoModelFactory):
@@ -114,6 +116,7 @@ class StockLevelFactory(factory.django.DjangoModelFactory):
 class PaymentFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Payment
+        skip_postgeneration_save = True
 
     order = factory.SubFactory(OrderFactory)
     transaction_id = factory.Sequence(lambda n: f"ALI-{n:010d}")
@@ -121,6 +124,12 @@ class PaymentFactory(factory.django.DjangoModelFactory):
     status = Payment.Status.SUCCEEDED
     paid_at = factory.LazyAttribute(lambda p: p.order.paid_at)
     method = "alipay"
+
+    @factory.post_generation
+    def order_paid_total(self, create, extracted, **kwargs):
+        """What payment_record stores on the order: the sum of its succeeded payments."""
+        if create:
+            services.order_paid_totals_refresh(order_ids=[self.order_id])
 
 
 class ShipmentFactory(factory.django.DjangoModelFactory):

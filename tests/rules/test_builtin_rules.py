@@ -329,3 +329,24 @@ def test_the_exception_carries_grading(api):
     assert item["type"] == "PRICE_ANOMALY" and item["category"] == "pricing"
     assert item["severity"] == "high"  # medium, raised one level above ¥5,000
     assert Decimal(api.get(f"/api/v1/orders/{order_id}/").json()["total_amount"]) == Decimal("6000.00")
+
+
+def test_deleting_a_product_or_stock_record_in_the_admin_clears_what_it_raised(api, client, admin_user):
+    """Without a product record a line has no list price; without a stock record no shortage."""
+    from django.urls import reverse
+
+    from apps.orders.models import Product, StockLevel
+
+    cheap = {"sku": "SKU-2", "name": "耳机", "quantity": 1, "unit_price": "20.00"}
+    many = {"sku": "SKU-1", "name": "保温杯", "quantity": 101, "unit_price": "129.50"}
+    order_id = post(api, clean_order(status="reviewed", total_amount="13099.50", lines=[cheap, many]))
+    assert active_types(api, order_id) == {"PRICE_ANOMALY", "STOCK_SHORTAGE"}
+
+    client.force_login(admin_user)
+    product = Product.objects.get(sku="SKU-2")
+    response = client.post(reverse("admin:orders_product_delete", args=[product.pk]), {"post": "yes"})
+    assert response.status_code == 302
+    assert active_types(api, order_id) == {"STOCK_SHORTAGE"}
+    stock = StockLevel.objects.get(sku="SKU-1")
+    client.post(reverse("admin:orders_stocklevel_delete", args=[stock.pk]), {"post": "yes"})
+    assert active_types(api, order_id) == set()

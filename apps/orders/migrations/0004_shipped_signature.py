@@ -16,6 +16,7 @@ def sign_shipped(apps, schema_editor):
         shipped.setdefault(order_id, []).append((sku, quantity))
     orders = [Order(pk=pk, shipped_signature=line_signature(pairs)) for pk, pairs in shipped.items()]
     Order.objects.bulk_update(orders, ["shipped_signature"], batch_size=1000)
+    Order.objects.filter(shipped_signature="").update(shipped_signature=line_signature(()))
 
 
 class Migration(migrations.Migration):
