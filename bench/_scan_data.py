@@ -103,7 +103,7 @@ TABLES: dict[str, tuple[str, ...]] = {
         "order_id",
         "tracking_is_valid",
     ),
-    "orders_shipmentline": ("id", "sku", "quantity", "shipment_id"),
+    "orders_shipmentline": ("id", "sku", "quantity", "shipment_id", "is_on_order"),
     "orders_trackingevent": ("id", "created_at", "updated_at", "occurred_at", "status", "description", "shipment_id"),
 }
 ORDER_TABLES = list(TABLES)[3:]
@@ -467,6 +467,7 @@ class Generator:
 
         # Shipments, their lines and tracking events.
         shipped_pairs = [pair for _at, parcel in shipments for pair in parcel]
+        ordered_skus = {sku for sku, _n, _q, _c in lines}
         shipped_signature = verdicts.line_signature(shipped_pairs)
         for shipped_at, parcel in shipments:
             shipment_id = self._next("orders_shipment")
@@ -495,7 +496,9 @@ class Generator:
                 (shipment_id, stamp, stamp, carrier, number, stamp, order_id, valid)
             )  # fmt: skip
             for sku, quantity in parcel:
-                batch["orders_shipmentline"].append((self._next("orders_shipmentline"), sku, quantity, shipment_id))
+                batch["orders_shipmentline"].append(
+                    (self._next("orders_shipmentline"), sku, quantity, shipment_id, sku in ordered_skus)
+                )
             if status == "delivered":
                 steps = ["picked_up", "in_transit", "out_for_delivery", "delivered"][-(2 + int(rnd() * 3)) :]
             elif status == "shipped" and rnd() < 0.05:

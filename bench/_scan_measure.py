@@ -5,7 +5,7 @@
 Phases, each printed as it ends; peak RSS (VmHWM) is taken per phase and reset between them:
   1. compiled scan: each active condition rule's compiled query, fully iterated, as ``scan()``
      runs it (``_matching_ids`` inside a transaction), without the exceptions sync;
-  2. PostgreSQL: hand-written SQL of three rules, timed the same way (a server-side cursor);
+  2. PostgreSQL: hand-written SQL of three rules, timed the same way (every id fetched);
   3. row-by-row baseline: ``contexts_load`` in chunks + ``evaluate`` of every rule, on a sample,
      checked against the compiled matches restricted to the sample;
   4. single order: ``contexts_load`` of one id + every rule evaluated, p50 / p99;
@@ -87,21 +87,18 @@ def percentile(values: list[float], q: int) -> float:
 
 
 def iterate_sql(sql: str, params=()) -> list[int]:
-    """Run SQL as Django's iterator() does on this database (a server-side cursor on PostgreSQL)."""
-    out: list[int] = []
-    with transaction.atomic(), connection.chunked_cursor() as cursor:
+    """Run SQL and fetch every id, as the scan (``services._matching_ids``) does."""
+    with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(sql, params)
-        while rows := cursor.fetchmany(CHUNK):
-            out.extend(row[0] for row in rows)
-    return out
+        return [row[0] for row in cursor.fetchall()]
 
 
 def explain(sql: str, params=(), analyze: bool = False) -> str:
     with transaction.atomic(), connection.cursor() as cursor:
         if analyze:
             cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql, params)
-        else:  # the plan a server-side cursor gets (cursor_tuple_fraction, no parallel workers)
-            cursor.execute("EXPLAIN DECLARE bench_cursor NO SCROLL CURSOR FOR " + sql, params)
+        else:
+            cursor.execute("EXPLAIN " + sql, params)
         return "\n".join("      " + row[0] for row in cursor.fetchall())
 
 
@@ -159,7 +156,7 @@ def main() -> None:
     out(f"    peak RSS of the measuring process during the scan: {result['rss_scan_mib']:,.0f} MiB")
 
     if postgres:
-        out("\n[2] hand-written SQL (PostgreSQL), same cursor as the ORM's iterator()")
+        out("\n[2] hand-written SQL (PostgreSQL), fetched as the scan fetches")
         result["hand"] = {}
         by_code = {active.rule.code: active for active in rules}
         for code, sql in HAND_SQL.items():
@@ -173,9 +170,9 @@ def main() -> None:
             if ratio > 1.5 or args.explain:
                 compiled_sql, params = compiled_queryset(by_code[code], env).query.sql_with_params()
                 out(f"      compiled SQL:\n      {connection.ops.compose_sql(compiled_sql, params)}")
-                out("      plan of the compiled query (server-side cursor):")
+                out("      plan of the compiled query:")
                 out(explain(compiled_sql, params))
-                out("      plan of the hand-written query (server-side cursor):")
+                out("      plan of the hand-written query:")
                 out(explain(sql))
 
     # --- Row-by-row baseline ------------------------------------------------------------------

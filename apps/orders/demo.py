@@ -45,6 +45,7 @@ from apps.orders.services import (
     order_paid_totals_refresh,
     order_shipped_signatures_refresh,
     product_upsert,
+    shipment_lines_on_order_refresh,
     stock_level_set,
 )
 
@@ -1227,6 +1228,7 @@ def _write_batch(
     Shipment.objects.filter(order_id__in=order_ids).update(created_at=F("shipped_at"))
     TrackingEvent.objects.filter(shipment__order_id__in=order_ids).update(created_at=F("occurred_at"))
     order_shipped_signatures_refresh(order_ids=order_ids)
+    shipment_lines_on_order_refresh(order_ids=order_ids)
     order_paid_totals_refresh(order_ids=order_ids)
     order_detection_run(order_ids=order_ids)
     summary.payments += len(payments)

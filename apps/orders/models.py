@@ -329,6 +329,9 @@ class ShipmentLine(models.Model):
     shipment = models.ForeignKey(Shipment, verbose_name=_("shipment"), on_delete=models.CASCADE, related_name="lines")
     sku = models.CharField(_("SKU"), max_length=64)
     quantity = models.PositiveIntegerField(_("quantity"))
+    # Whether the SKU is on the shipment's order, stored by the services when the shipment is
+    # recorded and when the order's lines change: a scan finds foreign SKUs by a partial index.
+    is_on_order = models.BooleanField(_("on the order"), default=True, editable=False)
 
     class Meta:
         verbose_name = _("shipment line")
@@ -336,14 +339,13 @@ class ShipmentLine(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(quantity__gte=1), name="orders_shipmentline_quantity_positive"),
         ]
-        indexes = [models.Index(fields=["sku"], name="orders_shipmentline_sku_idx")]
+        indexes = [
+            models.Index(fields=["sku"], name="orders_shipmentline_sku_idx"),
+            models.Index(fields=["shipment"], condition=Q(is_on_order=False), name="orders_shipline_foreign_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.sku} × {self.quantity}"
-
-    def clean_fields(self, exclude=None):
-        # product and stock are joins on the SKU, not values: a SKU need have neither record.
-        super().clean_fields(exclude={*(exclude or ()), "product", "stock"})
 
 
 class TrackingEvent(TimeStampedModel):

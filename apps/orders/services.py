@@ -331,6 +331,7 @@ def order_update(*, order_id: int, data: dict[str, Any]) -> Order:
     if "lines" in data:
         order.lines.all().delete()
         OrderLine.objects.bulk_create(_lines_from_input(order, data["lines"]))
+        shipment_lines_on_order_refresh(order_ids=[order.pk])
     _detect(touched)
     return order
 
@@ -382,6 +383,29 @@ def order_paid_totals_refresh(*, order_ids: Iterable[int]) -> None:
         Order.objects.bulk_update(orders, ["paid_total"], batch_size=500)
 
 
+def shipment_lines_on_order_refresh(*, order_ids: Iterable[int]) -> None:
+    """Judge whether each shipped SKU of these orders is on its order (``is_on_order``).
+
+    Run after shipment lines are written and after an order's lines change; writes only the
+    verdicts that flip.
+    """
+    ids = sorted(set(order_ids))
+    for start in range(0, len(ids), _REFRESH_CHUNK):
+        chunk = ids[start : start + _REFRESH_CHUNK]
+        ordered: dict[int, set[str]] = {}
+        for order_id, sku in OrderLine.objects.filter(order_id__in=chunk).order_by().values_list("order_id", "sku"):
+            ordered.setdefault(order_id, set()).add(sku)
+        flips: dict[bool, list[int]] = {True: [], False: []}
+        rows = ShipmentLine.objects.filter(shipment__order_id__in=chunk).order_by()
+        for pk, order_id, sku, stored in rows.values_list("pk", "shipment__order_id", "sku", "is_on_order"):
+            verdict = sku in ordered.get(order_id, ())
+            if verdict != stored:
+                flips[verdict].append(pk)
+        for verdict, pks in flips.items():
+            if pks:
+                ShipmentLine.objects.filter(pk__in=pks).update(is_on_order=verdict)
+
+
 def order_shipped_signatures_refresh(*, order_ids: Iterable[int]) -> None:
     """Store the shipped signature of these orders (after their shipments were written)."""
     ids = sorted(set(order_ids))
@@ -418,6 +442,7 @@ def order_verdicts_refresh(*, order_ids: Iterable[int] | None = None) -> int:
             order.paid_total = paid.get(order.pk, Decimal("0.00"))
         with transaction.atomic():
             Order.objects.bulk_update(chunk, ORDER_VERDICT_FIELDS, batch_size=500)
+            shipment_lines_on_order_refresh(order_ids=[order.pk for order in chunk])
         count += len(chunk)
     return count
 
@@ -557,6 +582,7 @@ def shipment_create(
                     [ShipmentLine(shipment=shipment, sku=line["sku"], quantity=line["quantity"]) for line in lines]
                 )
                 order_shipped_signatures_refresh(order_ids=[order_id])
+                shipment_lines_on_order_refresh(order_ids=[order_id])
                 _detect([order_id])
         except IntegrityError:
             if attempt:

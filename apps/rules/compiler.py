@@ -77,8 +77,26 @@ def _compare(op: str, lhs: Any, rhs: Any, *, nullable: bool = True) -> Q:
     return Q(_FalseIfNull(lookup)) if nullable else Q(lookup)
 
 
+def _latest_age(definition: FieldDef, op: str, duration: timedelta, env: Env) -> Q:
+    """age op duration for an anchor that is the latest time of a set of rows, as EXISTS:
+    latest ≥ L ⇔ some row ≥ L, and latest ≤ L ⇔ there are rows and none is > L."""
+    rows_of, time_column, reference_column = definition.latest_of
+    rows = rows_of(env)
+    limit = ExpressionWrapper(OuterRef(reference_column) - Value(duration), output_field=DateTimeField())
+    # age > d ⇔ anchor < reference − d, and so on with the comparison turned around.
+    flipped = {"gt": "lt", "ge": "le", "lt": "gt", "le": "ge"}[op]
+    if flipped == "ge":
+        return Q(Exists(rows.filter(**{f"{time_column}__gte": limit})))
+    if flipped == "gt":
+        return Q(Exists(rows.filter(**{f"{time_column}__gt": limit})))
+    beyond = "gt" if flipped == "le" else "gte"
+    return Q(Exists(rows)) & ~Q(Exists(rows.filter(**{f"{time_column}__{beyond}": limit})))
+
+
 def _age(definition: FieldDef, op: str, duration: timedelta, env: Env) -> Q:
     """age op duration, with age = reference − anchor, as a comparison of the two times."""
+    if definition.latest_of is not None:
+        return _latest_age(definition, op, duration, env)
     anchor = definition.orm(env)
     if definition.reference is None:
         limit: Any = Value(env.now - duration)

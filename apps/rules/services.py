@@ -228,12 +228,14 @@ def detect_orders(
 
 def _matching_ids(scope: QuerySet[Order], condition: Condition, env: Env) -> list[int]:
     # order_by(): the model's default ordering would make every scan sort its matches.
+    # No iterator(): the sync needs every matched id at once anyway, and PostgreSQL plans a
+    # server-side cursor for its first rows (cursor_tuple_fraction) and without parallel
+    # workers, which made the join-heavy rules two to three times slower.
     return list(
         scope.exclude(status__in=SILENT_STATUSES)
         .filter(condition_q(condition, env))
         .order_by()
         .values_list("pk", flat=True)
-        .iterator(chunk_size=_ID_CHUNK)
     )
 
 

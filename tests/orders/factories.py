@@ -161,6 +161,7 @@ class ShipmentLineFactory(factory.django.DjangoModelFactory):
         """What shipment_create stores on the order: the signature of everything shipped."""
         if create:
             services.order_shipped_signatures_refresh(order_ids=[self.shipment.order_id])
+            services.shipment_lines_on_order_refresh(order_ids=[self.shipment.order_id])
 
 
 class TrackingEventFactory(factory.django.DjangoModelFactory):
