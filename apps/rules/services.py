@@ -193,8 +193,8 @@ def detect_orders(
         return report
     rules = active_rules() if rules is None else rules
     contexts = contexts_load(order_ids=ids, now=now) if len(ids) <= PYTHON_PATH_MAX_ORDERS else None
-    # The grading table is read once for many orders; for a few, only by a sync that raises one.
-    table = exception_services.grading_table() if contexts is None else None
+    # The grading table is read at most once per call, and only once a rule matched.
+    table = None
     env = Env(now=now)
     # One read of what is already raised on these orders: a rule that matches none of them
     # and has nothing active on them needs no sync at all (the common case for most rules).
@@ -216,6 +216,8 @@ def detect_orders(
                         chunk = ids[start : start + _ID_CHUNK]
                         matched += _matching_ids(Order.objects.filter(pk__in=chunk), active.condition, env)
                 outcome.matched = len(matched)
+                if matched and table is None:
+                    table = exception_services.grading_table()
                 if matched or already.get(active.rule.pk):
                     _sync(active.rule, ids, matched, now, table, outcome)
         except Exception as exc:  # a failing rule must not fail the write (SPEC §7)
