@@ -160,30 +160,33 @@ def existing_order_keys(*, channel: str, external_ids: Collection[str]) -> set[s
 # --- Recurrence ---------------------------------------------------------------------------------
 
 
-def recent_ended_by_order(*, rule_id: int, order_ids: Collection[int], since: datetime) -> dict[int, int]:
-    """For each order, the exception of this rule that ended most recently at or after ``since``.
+def recent_ended_by_rule_and_order(
+    *, rule_ids: Collection[int], order_ids: Collection[int], since: datetime
+) -> dict[tuple[int, int], int]:
+    """For each (rule, order), the exception that ended most recently at or after ``since``.
 
     An exception ends when it is closed or dismissed (``closed_at``), or resolved without
     being closed yet (``resolved_at``).
     """
-    latest: dict[int, int] = {}
+    latest: dict[tuple[int, int], int] = {}
     for chunk in chunked(sorted(order_ids)):
         rows = (
-            OrderException.objects.filter(rule_id=rule_id, order_id__in=chunk, status__in=ENDED_STATUSES)
+            OrderException.objects.filter(rule_id__in=list(rule_ids), order_id__in=chunk, status__in=ENDED_STATUSES)
             .annotate(ended_at=Coalesce("closed_at", "resolved_at"))
             .filter(ended_at__gte=since)
-            .order_by("order_id", "-ended_at", "-id")
-            .values_list("order_id", "pk")
+            .order_by("rule_id", "order_id", "-ended_at", "-id")
+            .values_list("rule_id", "order_id", "pk")
         )
-        for order_id, pk in rows:
-            latest.setdefault(order_id, pk)
+        for rule_id, order_id, pk in rows:
+            latest.setdefault((rule_id, order_id), pk)
     return latest
 
 
 def recent_ended_by_key(
     *, rule_id: int, channel: str, external_ids: Collection[str], since: datetime
 ) -> dict[str, int]:
-    """Like ``recent_ended_by_order``, for order-less exceptions keyed by the channel's order key."""
+    """Like ``recent_ended_by_rule_and_order``, for one rule's order-less exceptions keyed by the
+    channel's order key."""
     latest: dict[str, int] = {}
     for chunk in chunked(sorted(external_ids)):
         rows = (

@@ -9,7 +9,7 @@ earlier one ended within ``RECURRENCE_WINDOW``), matched orders with one get ``o
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -256,11 +256,11 @@ class _Changes:
         )
 
 
-def _active_exceptions(*, rule: ExceptionRule, **lookups: Any):
+def _active_exceptions(*, rule_ids: Collection[int], **lookups: Any):
     # Locked in id order: a concurrent sync of the same rule waits here instead of updating a row
     # this one is about to auto-resolve (and two syncs lock overlapping rows in the same order).
     return (
-        OrderException.objects.filter(rule=rule, status__in=ACTIVE_STATUSES, **lookups)
+        OrderException.objects.filter(rule_id__in=list(rule_ids), status__in=ACTIVE_STATUSES, **lookups)
         .select_for_update()
         .order_by("pk")
     )
@@ -322,7 +322,7 @@ def _insert(
     candidates: list[OrderException],
     grades: list[Grade],
     active_for: Callable[[OrderException], Any],
-    changes: _Changes,
+    lost_race: Callable[[OrderException, int], None],
     now: datetime,
 ) -> list[tuple[OrderException, Grade]]:
     """Insert the new exceptions; one that lost a race to a concurrent writer becomes a re-detection.
@@ -351,11 +351,13 @@ def _insert(
             if winner is None:
                 raise  # another constraint refused the row: a bug, not a race
             _redetect(exception_ids=[winner.pk], now=now)
-            changes.redetected_ids.append(winner.pk)
+            lost_race(candidate, winner.pk)
     return inserted
 
 
-def _record_events(*, changes: _Changes, inserted: list[tuple[OrderException, Grade]], now: datetime) -> None:
+def _record_events(
+    *, auto_resolved_ids: list[int], inserted: list[tuple[OrderException, Grade]], now: datetime
+) -> None:
     events = [
         ExceptionEvent(
             exception_id=exception.pk,
@@ -372,7 +374,7 @@ def _record_events(*, changes: _Changes, inserted: list[tuple[OrderException, Gr
     ]
     events += [
         ExceptionEvent(exception_id=pk, at=now, kind=ExceptionEvent.Kind.AUTO_RESOLVED, data={})
-        for pk in changes.auto_resolved_ids
+        for pk in auto_resolved_ids
     ]
     # Re-detections are not events: occurrences and last_detected_at record them, and a
     # periodic scan would otherwise add a row per active exception every minute.
@@ -401,35 +403,71 @@ def exceptions_sync(
     Queries: one per 8000 orders for each of the lock, the order facts, the recurrence
     lookup, the insert, the re-detection and the auto-resolution updates, plus the events.
     """
+    return exceptions_sync_rules(
+        outcomes=[(rule, matched)],
+        scope_order_ids=scope_order_ids,
+        now=now,
+        table=table,
+        count_redetections=count_redetections,
+    )[0]
+
+
+@transaction.atomic
+def exceptions_sync_rules(
+    *,
+    outcomes: Sequence[tuple[ExceptionRule, Mapping[int, Mapping[str, Any]]]],
+    scope_order_ids: Collection[int] | None,
+    now: datetime | None = None,
+    table: GradingTable | None = None,
+    count_redetections: bool = True,
+) -> list[SyncResult]:
+    """``exceptions_sync`` for several rules evaluated over the same orders, in the queries of one.
+
+    A write that raises three exceptions on its order pays for one lock, one facts read, one
+    recurrence lookup, one insert and one events insert, not three of each. Returns one
+    result per outcome, in order.
+    """
     now = now or timezone.now()
-    changes = _Changes()
-    matched_ids = set(matched)
+    rules = {rule.pk: rule for rule, _matched in outcomes}
+    matched_ids = {rule.pk: set(matched) for rule, matched in outcomes}
+    details = {rule.pk: matched for rule, matched in outcomes}
+    changes = {rule_id: _Changes() for rule_id in rules}
 
-    active: dict[int, int] = {}  # order id → active exception id
+    active: dict[int, dict[int, int]] = {rule_id: {} for rule_id in rules}  # rule → order → exception
     if scope_order_ids is None:
-        active.update(_active_exceptions(rule=rule, order__isnull=False).values_list("order_id", "pk"))
+        rows = _active_exceptions(rule_ids=rules, order__isnull=False).values_list("rule_id", "order_id", "pk")
+        for rule_id, order_id, pk in rows:
+            active[rule_id][order_id] = pk
     else:
-        for chunk in chunked(sorted(set(scope_order_ids) | matched_ids)):
-            active.update(_active_exceptions(rule=rule, order_id__in=chunk).values_list("order_id", "pk"))
+        evaluated = set(scope_order_ids).union(*matched_ids.values())
+        for chunk in chunked(sorted(evaluated)):
+            rows = _active_exceptions(rule_ids=rules, order_id__in=chunk).values_list("rule_id", "order_id", "pk")
+            for rule_id, order_id, pk in rows:
+                active[rule_id][order_id] = pk
 
-    changes.redetected_ids = sorted(active[order_id] for order_id in matched_ids & active.keys())
+    to_create: list[tuple[int, int]] = []  # (rule id, order id)
+    for rule_id, found in active.items():
+        wanted = matched_ids[rule_id]
+        changes[rule_id].redetected_ids = sorted(found[order_id] for order_id in wanted & found.keys())
+        changes[rule_id].auto_resolved_ids = sorted(pk for order_id, pk in found.items() if order_id not in wanted)
+        to_create += [(rule_id, order_id) for order_id in sorted(wanted - found.keys())]
     if count_redetections:
-        _redetect(exception_ids=changes.redetected_ids, now=now)
-    changes.auto_resolved_ids = _auto_resolve(
-        exception_ids=sorted(pk for order_id, pk in active.items() if order_id not in matched_ids), now=now
-    )
+        _redetect(exception_ids=sorted(pk for c in changes.values() for pk in c.redetected_ids), now=now)
+    _auto_resolve(exception_ids=sorted(pk for c in changes.values() for pk in c.auto_resolved_ids), now=now)
 
     inserted: list[tuple[OrderException, Grade]] = []
-    to_create = matched_ids - active.keys()
     if to_create:
-        facts = selectors.order_facts(order_ids=to_create)
-        recurrences = selectors.recent_ended_by_order(
-            rule_id=rule.pk, order_ids=facts.keys(), since=now - RECURRENCE_WINDOW
+        facts = selectors.order_facts(order_ids={order_id for _rule_id, order_id in to_create})
+        recurrences = selectors.recent_ended_by_rule_and_order(
+            rule_ids=rules, order_ids=facts.keys(), since=now - RECURRENCE_WINDOW
         )
         table = table if table is not None else grading_table()
         candidates, grades = [], []
-        for order_id in sorted(facts):
-            fact = facts[order_id]
+        for rule_id, order_id in to_create:
+            fact = facts.get(order_id)
+            if fact is None:
+                continue  # the order no longer exists
+            rule = rules[rule_id]
             grade = table.decide(
                 rule=rule, channel=fact.channel, amount=fact.amount, customer_tags=fact.customer_tags, at=now
             )
@@ -440,22 +478,29 @@ def exceptions_sync(
                     order_id=order_id,
                     channel=fact.channel,
                     external_id=fact.external_id,
-                    details=matched[order_id],
-                    recurrence_of_id=recurrences.get(order_id),
+                    details=details[rule_id][order_id],
+                    recurrence_of_id=recurrences.get((rule_id, order_id)),
                     now=now,
                 )
             )
             grades.append(grade)
+
+        def lost_race(candidate: OrderException, winner_id: int) -> None:
+            changes[candidate.rule_id].redetected_ids.append(winner_id)
+
         inserted = _insert(
             candidates=candidates,
             grades=grades,
-            active_for=lambda exc: _active_exceptions(rule=rule, order_id=exc.order_id),
-            changes=changes,
+            active_for=lambda exc: _active_exceptions(rule_ids=[exc.rule_id], order_id=exc.order_id),
+            lost_race=lost_race,
             now=now,
         )
-        changes.created_ids = [exception.pk for exception, _grade in inserted]
-    _record_events(changes=changes, inserted=inserted, now=now)
-    return changes.result()
+        for exception, _grade in inserted:
+            changes[exception.rule_id].created_ids.append(exception.pk)
+    _record_events(
+        auto_resolved_ids=[pk for c in changes.values() for pk in c.auto_resolved_ids], inserted=inserted, now=now
+    )
+    return [changes[rule.pk].result() for rule, _matched in outcomes]
 
 
 def _amount(details: Mapping[str, Any]) -> Decimal | None:
@@ -491,9 +536,9 @@ def missing_order_sync(
     active: dict[str, int] = {}
     for chunk in chunked(sorted(keys)):
         active.update(
-            _active_exceptions(rule=rule, order__isnull=True, channel=channel, external_id__in=chunk).values_list(
-                "external_id", "pk"
-            )
+            _active_exceptions(
+                rule_ids=[rule.pk], order__isnull=True, channel=channel, external_id__in=chunk
+            ).values_list("external_id", "pk")
         )
     changes.redetected_ids = sorted(active[key] for key in keys & active.keys())
     _redetect(exception_ids=changes.redetected_ids, now=now)
@@ -526,13 +571,13 @@ def missing_order_sync(
             candidates=candidates,
             grades=grades,
             active_for=lambda exc: _active_exceptions(
-                rule=rule, order__isnull=True, channel=channel, external_id=exc.external_id
+                rule_ids=[rule.pk], order__isnull=True, channel=channel, external_id=exc.external_id
             ),
-            changes=changes,
+            lost_race=lambda _candidate, winner_id: changes.redetected_ids.append(winner_id),
             now=now,
         )
         changes.created_ids = [exception.pk for exception, _grade in inserted]
-    _record_events(changes=changes, inserted=inserted, now=now)
+    _record_events(auto_resolved_ids=changes.auto_resolved_ids, inserted=inserted, now=now)
     return changes.result()
 
 

@@ -193,12 +193,11 @@ def detect_orders(
         return report
     rules = active_rules() if rules is None else rules
     contexts = contexts_load(order_ids=ids, now=now) if len(ids) <= PYTHON_PATH_MAX_ORDERS else None
-    # The grading table is read at most once per call, and only once a rule matched.
-    table = None
     env = Env(now=now)
     # One read of what is already raised on these orders: a rule that matches none of them
     # and has nothing active on them needs no sync at all (the common case for most rules).
     already = exception_selectors.active_rule_ids_by_order(order_ids=ids)
+    pending: list[tuple[ActiveRule, list[int], RuleOutcome]] = []
     for active in rules:
         outcome = RuleOutcome(active.rule.code)
         started = time.perf_counter()
@@ -215,17 +214,50 @@ def detect_orders(
                     for start in range(0, len(ids), _ID_CHUNK):
                         chunk = ids[start : start + _ID_CHUNK]
                         matched += _matching_ids(Order.objects.filter(pk__in=chunk), active.condition, env)
-                outcome.matched = len(matched)
-                if matched and table is None:
-                    table = exception_services.grading_table()
-                if matched or already.get(active.rule.pk):
-                    _sync(active.rule, ids, matched, now, table, outcome)
+            outcome.matched = len(matched)
+            if matched or already.get(active.rule.pk):
+                pending.append((active, matched, outcome))
         except Exception as exc:  # a failing rule must not fail the write (SPEC §7)
             outcome.error = str(exc)
             _rule_failed(active.rule, exc)
         outcome.seconds = time.perf_counter() - started
         report.outcomes.append(outcome)
+    if pending:
+        _sync_pending(pending, ids, now)
     return report
+
+
+def _sync_pending(pending: list[tuple[ActiveRule, list[int], RuleOutcome]], ids: list[int], now: datetime) -> None:
+    """Sync the rules that need it in one pass (one lock, one insert, one events insert for all);
+    if that fails, rule by rule, each in its own savepoint, so one rule cannot lose the others'."""
+    started = time.perf_counter()
+    table = exception_services.grading_table() if any(matched for _active, matched, _outcome in pending) else None
+    try:
+        with transaction.atomic():
+            results = exception_services.exceptions_sync_rules(
+                outcomes=[(active.rule, {pk: {} for pk in matched}) for active, matched, _outcome in pending],
+                scope_order_ids=ids,
+                now=now,
+                table=table,
+            )
+        for (_active, _matched, outcome), result in zip(pending, results, strict=True):
+            outcome.created, outcome.redetected, outcome.auto_resolved = (
+                result.created,
+                result.redetected,
+                result.auto_resolved,
+            )
+    except Exception:  # isolate the failing rule below, as a failing evaluation is isolated
+        logger.exception("the combined exceptions sync failed; syncing rule by rule")
+        for active, matched, outcome in pending:
+            try:
+                with transaction.atomic():
+                    _sync(active.rule, ids, matched, now, table, outcome)
+            except Exception as exc:
+                outcome.error = str(exc)
+                _rule_failed(active.rule, exc)
+    share = (time.perf_counter() - started) / len(pending)
+    for _active, _matched, outcome in pending:
+        outcome.seconds += share
 
 
 def _matching_ids(scope: QuerySet[Order], condition: Condition, env: Env) -> list[int]:

@@ -237,16 +237,16 @@ def test_an_insert_that_loses_a_race_counts_as_a_re_detection(stock_rule):
         recurrence_of_id=None,
         now=now,
     )
-    changes = services._Changes()
+    lost: list[int] = []
     inserted = services._insert(
         candidates=[loser],
         grades=[grade],
-        active_for=lambda exc: services._active_exceptions(rule=stock_rule, order_id=exc.order_id),
-        changes=changes,
+        active_for=lambda exc: services._active_exceptions(rule_ids=[stock_rule.pk], order_id=exc.order_id),
+        lost_race=lambda _candidate, winner_id: lost.append(winner_id),
         now=now,
     )
     assert inserted == []
-    assert changes.redetected_ids == [winner]
+    assert lost == [winner]
     assert OrderException.objects.get().occurrences == 2
 
 

@@ -115,10 +115,31 @@ def test_reordered_or_split_lines_give_two_orders_the_same_signature(api):
 
 
 def test_the_duplicate_lookup_by_phone_signature_and_time_uses_its_index():
-    """The DUPLICATE_ORDER lookup is served by orders_order_duplicate_idx, not a scan."""
+    """The DUPLICATE_ORDER lookup is served by orders_order_duplicate_idx, not a scan.
+
+    On a table of a few rows any plan is as good as another, so there are a few hundred orders
+    placed around the same time by other customers, and the statistics know it.
+    """
+    from django.db import connection
+
     order = OrderFactory()
-    # Unordered, as the rule's EXISTS is: the model's default ordering would invite the
-    # planner to walk orders_order_placed_idx backwards instead on a small table.
+    others = [
+        Order(
+            channel=order.channel,
+            external_id=f"OTHER-{n}",
+            customer=order.customer,
+            customer_phone=f"1390000{n:04d}",
+            line_signature=order.line_signature,
+            placed_at=order.placed_at - dt.timedelta(minutes=n % 60),
+            status_changed_at=order.placed_at,
+            total_amount=order.total_amount,
+        )
+        for n in range(400)
+    ]
+    Order.objects.bulk_create(others)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE orders_order")
+    # Unordered, as the rule's EXISTS is.
     plan = (
         Order.objects.filter(
             customer_phone=order.customer_phone,
