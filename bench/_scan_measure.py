@@ -43,7 +43,6 @@ from apps.rules.context import contexts_load  # noqa: E402
 from apps.rules.evaluator import evaluate  # noqa: E402
 from apps.rules.fields import Env  # noqa: E402
 
-CHUNK = services._ID_CHUNK
 BASELINE_CHUNK = 1000
 SILENT = set(services.SILENT_STATUSES)
 

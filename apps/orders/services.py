@@ -7,7 +7,7 @@ check what needs more than one row and raise ``DomainError`` naming the field.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -150,10 +150,10 @@ def _customer_email_verdicts_spread(emails: dict[int, str]) -> None:
     for customer_id, email in emails.items():
         by_verdict[verdicts.email_is_valid(email)].append(customer_id)
     for verdict, customer_ids in by_verdict.items():
-        for start in range(0, len(customer_ids), _REFRESH_CHUNK):
-            Order.objects.filter(
-                customer_id__in=customer_ids[start : start + _REFRESH_CHUNK], customer_email_is_valid=not verdict
-            ).update(customer_email_is_valid=verdict)
+        for chunk in _id_chunks(customer_ids):
+            Order.objects.filter(customer_id__in=chunk, customer_email_is_valid=not verdict).update(
+                customer_email_is_valid=verdict
+            )
 
 
 def _address_verdict(order: Order) -> bool:
@@ -339,9 +339,8 @@ def order_update(*, order_id: int, data: dict[str, Any]) -> Order:
 def _chunks(queryset: QuerySet, ids: Iterable[int] | None) -> Iterator[list]:
     """The rows of ``queryset`` (those with ``ids``, or all) in lists of ``_REFRESH_CHUNK``, by id."""
     if ids is not None:
-        wanted = sorted(set(ids))
-        for start in range(0, len(wanted), _REFRESH_CHUNK):
-            yield list(queryset.filter(pk__in=wanted[start : start + _REFRESH_CHUNK]).order_by("pk"))
+        for chunk in _id_chunks(ids):
+            yield list(queryset.filter(pk__in=chunk).order_by("pk"))
         return
     last = 0
     while chunk := list(queryset.filter(pk__gt=last).order_by("pk")[:_REFRESH_CHUNK]):
@@ -373,14 +372,26 @@ def _paid_totals(order_ids: list[int]) -> dict[int, Decimal]:
     return dict(rows)
 
 
+def _id_chunks(ids: Iterable[int]) -> Iterator[list[int]]:
+    """The distinct ids, sorted, in lists of ``_REFRESH_CHUNK``."""
+    wanted = sorted(set(ids))
+    for start in range(0, len(wanted), _REFRESH_CHUNK):
+        yield wanted[start : start + _REFRESH_CHUNK]
+
+
+def _order_column_store(
+    order_ids: Iterable[int], column: str, compute: Callable[[list[int]], dict[int, Any]], default: Any
+) -> None:
+    """Store ``compute(chunk)`` (order id → value, ``default`` for the missing) in ``column``."""
+    for chunk in _id_chunks(order_ids):
+        values = compute(chunk)
+        orders = [Order(pk=pk, **{column: values.get(pk, default)}) for pk in chunk]
+        Order.objects.bulk_update(orders, [column], batch_size=500)
+
+
 def order_paid_totals_refresh(*, order_ids: Iterable[int]) -> None:
     """Store the paid total of these orders (after their payments were written)."""
-    ids = sorted(set(order_ids))
-    for start in range(0, len(ids), _REFRESH_CHUNK):
-        chunk = ids[start : start + _REFRESH_CHUNK]
-        totals = _paid_totals(chunk)
-        orders = [Order(pk=pk, paid_total=totals.get(pk, Decimal("0.00"))) for pk in chunk]
-        Order.objects.bulk_update(orders, ["paid_total"], batch_size=500)
+    _order_column_store(order_ids, "paid_total", _paid_totals, Decimal("0.00"))
 
 
 def shipment_lines_on_order_refresh(*, order_ids: Iterable[int]) -> None:
@@ -389,9 +400,7 @@ def shipment_lines_on_order_refresh(*, order_ids: Iterable[int]) -> None:
     Run after shipment lines are written and after an order's lines change; writes only the
     verdicts that flip.
     """
-    ids = sorted(set(order_ids))
-    for start in range(0, len(ids), _REFRESH_CHUNK):
-        chunk = ids[start : start + _REFRESH_CHUNK]
+    for chunk in _id_chunks(order_ids):
         ordered: dict[int, set[str]] = {}
         for order_id, sku in OrderLine.objects.filter(order_id__in=chunk).order_by().values_list("order_id", "sku"):
             ordered.setdefault(order_id, set()).add(sku)
@@ -408,12 +417,7 @@ def shipment_lines_on_order_refresh(*, order_ids: Iterable[int]) -> None:
 
 def order_shipped_signatures_refresh(*, order_ids: Iterable[int]) -> None:
     """Store the shipped signature of these orders (after their shipments were written)."""
-    ids = sorted(set(order_ids))
-    for start in range(0, len(ids), _REFRESH_CHUNK):
-        chunk = ids[start : start + _REFRESH_CHUNK]
-        signatures = _shipped_signatures(chunk)
-        orders = [Order(pk=pk, shipped_signature=signatures.get(pk, verdicts.NOTHING_SHIPPED)) for pk in chunk]
-        Order.objects.bulk_update(orders, ["shipped_signature"], batch_size=500)
+    _order_column_store(order_ids, "shipped_signature", _shipped_signatures, verdicts.NOTHING_SHIPPED)
 
 
 def order_verdicts_refresh(*, order_ids: Iterable[int] | None = None) -> int:

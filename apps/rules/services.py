@@ -1,9 +1,10 @@
 """Rule upkeep and the detection service.
 
 Detection runs inside the write that changed the data (the caller's transaction), so the
-response of an order write already carries its exceptions. Each rule runs in its own savepoint:
-a rule that fails at run time is recorded on the rule and skipped, the write and the other
-rules' results still commit (SPEC §7), and the next scan tries it again.
+response of an order write already carries its exceptions. Each rule is evaluated in its own
+savepoint: a rule that fails at run time is recorded on the rule and skipped, the write and the
+other rules' results still commit (SPEC §7), and the next scan tries it again. The rules that
+matched are then synced together, and one by one if that fails.
 """
 
 from __future__ import annotations

@@ -34,16 +34,13 @@ SCAN_TASK = "Scan time-based exception rules"
 pytestmark = [pytest.mark.django_db(transaction=True, serialized_rollback=True), pytest.mark.slow]
 
 
-def test_database_url() -> str:
+def database_url() -> str:
     """DATABASE_URL of the database this test runs on (pytest-django's test database)."""
     name = connection.settings_dict["NAME"]
     if connection.vendor == "sqlite":
         return f"sqlite:///{name}"
     parts = urlsplit(os.environ["DATABASE_URL"])
     return urlunsplit(parts._replace(path="/" + name))
-
-
-test_database_url.__test__ = False  # a helper, not a test
 
 
 def late_paid_order():
@@ -59,7 +56,7 @@ def review_timeouts(order) -> list[OrderException]:
 
 
 def start(*argv: str, log: Path) -> subprocess.Popen:
-    env = {**os.environ, "DATABASE_URL": test_database_url(), "PYTHONUNBUFFERED": "1"}
+    env = {**os.environ, "DATABASE_URL": database_url(), "PYTHONUNBUFFERED": "1"}
     env.pop("PYTEST_CURRENT_TEST", None)
     with log.open("wb") as out:
         return subprocess.Popen(
@@ -143,7 +140,7 @@ def test_scan_exceptions_prints_per_rule_counts_and_times():
     result = subprocess.run(
         [sys.executable, "manage.py", "scan_exceptions"],
         cwd=ROOT,
-        env={**os.environ, "DATABASE_URL": test_database_url()},
+        env={**os.environ, "DATABASE_URL": database_url()},
         capture_output=True,
         text=True,
         timeout=120,
