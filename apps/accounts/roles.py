@@ -1,6 +1,8 @@
 """What each role may do, as Django model permissions (``app_label.codename``).
 
 The API checks these through ``RoleModelPermissions``; the admin checks them natively.
+Every ``migrate`` makes the role groups match this table (``AccountsConfig.ready`` connects
+the sync to ``post_migrate``), so a change here reaches existing databases at the next release.
 """
 
 from apps.accounts.models import Role
@@ -31,9 +33,11 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
     | _perms("exceptions", ("orderexception", "gradingrule"), ("view", "add", "change", "delete"))
     | _perms("exceptions", ("exceptionevent",), ("view",))
     | _perms("rules", ("exceptionrule",), ("view", "add", "change", "delete")),
-    # Staff handle exceptions: they read orders and correct order and shipment details.
+    # Staff handle exceptions and read the orders behind them. Order data (orders, lines,
+    # payments, shipments, tracking events, products, stock) is written by admins and the
+    # integration accounts only: staff will change an order through the handling of its
+    # exception, which records who changed what, not by editing it directly.
     Role.STAFF: _perms("orders", ORDER_MODELS, ("view",))
-    | _perms("orders", ("order", "shipment"), ("change",))
     | _perms("exceptions", ("orderexception",), ("view", "change"))
     | _perms("exceptions", ("exceptionevent",), ("view",)),
     # Managers read everything and approve; they do not edit order data.

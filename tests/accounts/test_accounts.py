@@ -29,7 +29,8 @@ def test_the_roles_exist_with_their_permissions():
     assert {"admin", "staff", "manager"} <= set(perms)
     assert {"add_order", "change_stocklevel", "add_product"} <= perms["admin"]
     assert "view_order" in perms["manager"] and "add_order" not in perms["manager"]
-    assert "change_order" in perms["staff"] and "change_product" not in perms["staff"]
+    assert "view_order" in perms["staff"] and "change_order" not in perms["staff"]
+    assert "change_product" not in perms["staff"]
 
 
 def test_a_user_belongs_to_a_department_and_a_role():

@@ -53,10 +53,14 @@ def test_staff_may_not_set_stock_or_prices(staff_api):
     assert staff_api.put("/api/v1/products/SKU-1/", {"name": "x", "list_price": "1"}, format="json").status_code == 403
 
 
-def test_staff_may_change_an_order(api, staff_api):
+def test_staff_may_read_an_order_but_not_change_it(api, staff_api):
+    """Order writes need the admin role; staff will change orders through handling."""
     order_id = api.post("/api/v1/orders/", order_body(), format="json").json()["id"]
+    assert staff_api.get(f"/api/v1/orders/{order_id}/").json()["status"] == "paid"
     response = staff_api.patch(f"/api/v1/orders/{order_id}/", {"status": "reviewed"}, format="json")
-    assert response.status_code == 200
+    assert response.status_code == 403
+    assert response.json()["code"] == "permission_denied"
+    assert Order.objects.get(pk=order_id).status == "paid"
 
 
 def test_an_inactive_users_token_stops_working(api, admin_user):
