@@ -39,18 +39,10 @@ class RuleCodesField(forms.CharField):
 
 
 class UserRefField(forms.CharField):
-    """A user given by username or by id; cleans to the user's id."""
-
-    default_error_messages = {"unknown": _("Unknown user: %(user)s.")}
+    """A user given by username or by id; cleans to the stripped reference without checking that it exists."""
 
     def clean(self, value):
-        value = super().clean(value)
-        if not value:
-            return None
-        user_id = selectors.user_id_by_ref(ref=value.strip())
-        if user_id is None:
-            raise forms.ValidationError(self.error_messages["unknown"], code="unknown", params={"user": value})
-        return user_id
+        return super().clean(value) or None
 
 
 @extend_schema_field(OpenApiTypes.INT)
@@ -65,7 +57,15 @@ class RuleCodesFilter(django_filters.Filter):
 
 @extend_schema_field(OpenApiTypes.STR)
 class UserRefFilter(django_filters.Filter):
+    """Filters on the user a reference names. An unknown user matches nothing, exactly like a user
+    with no exceptions: a 400 for it would let any token holder probe which usernames exist."""
+
     field_class = UserRefField
+
+    def filter(self, qs, value):
+        if value is None:
+            return qs
+        return qs.filter(**{self.field_name: selectors.user_id_by_ref(ref=value)})
 
 
 class ChoiceInFilter(django_filters.BaseInFilter, django_filters.ChoiceFilter):

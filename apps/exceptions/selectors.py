@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, time
 from decimal import Decimal
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Case, Prefetch, Q, QuerySet, Subquery, Value, When
 from django.db.models.functions import Coalesce
 
 from apps.accounts.models import Department, Role, User
@@ -61,14 +61,18 @@ def rule_ids_by_code(*, codes: Collection[str]) -> dict[str, int]:
     return dict(ExceptionRule.objects.filter(code__in=list(codes)).values_list("code", "pk"))
 
 
-def user_id_by_ref(*, ref: str) -> int | None:
-    """The id of the user named ``ref``, or else of the user whose id ``ref`` is; None if neither exists."""
+def user_id_by_ref(*, ref: str) -> Subquery:
+    """The id of the user named ``ref``, or else of the user whose id ``ref`` is, as a subquery.
+
+    It is NULL when neither exists, so a filter on it matches nothing: an unknown user looks like
+    one with no exceptions, and the same single query runs either way.
+    """
     lookup = Q(username=ref)
     if ref.isdigit() and len(ref) < 19:
         lookup |= Q(pk=int(ref))
-    rows = list(User.objects.filter(lookup).values_list("pk", "username"))
     # A username wins over an id: "1001" may be both someone's username and another's id.
-    return next((pk for pk, username in rows if username == ref), rows[0][0] if rows else None)
+    named_first = Case(When(username=ref, then=Value(0)), default=Value(1))
+    return Subquery(User.objects.filter(lookup).order_by(named_first, "pk").values("pk")[:1])
 
 
 def exception_detail_queryset(*, user: User) -> QuerySet[OrderException]:
