@@ -6,6 +6,7 @@
 #   make lint    ruff check and ruff format --check
 #   make bench   the benchmarks under bench/
 #   make messages  refresh the zh-hans and en catalogues and compile them
+#   make assets  refresh the pinned front-end libraries under static/vendor/ from npm
 
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
@@ -29,10 +30,10 @@ else
 PROCFILE := platform/Procfile.external
 endif
 
-.PHONY: help setup run test lint bench browser messages
+.PHONY: help setup run test lint bench browser messages assets
 
 help:
-	@sed -n '3,8s/^#  //p' $(firstword $(MAKEFILE_LIST))
+	@sed -n '3,9s/^#  //p' $(firstword $(MAKEFILE_LIST))
 
 setup: $(STAMP)
 
@@ -64,10 +65,17 @@ run: setup
 
 # The browser tests drive Debian's Chromium; Playwright can't download browsers here.
 CHROMIUM ?= /usr/bin/chromium
+# The pages name a font stack that falls back to the system's CJK fonts; the machines have none,
+# so the browser tests' screenshots would show boxes for Chinese without fonts-noto-cjk.
+CJK_FONT := /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc
 browser:
-	@test -x $(CHROMIUM) || { echo "Installing chromium with apt-get (browser tests)"; \
+	@test -x $(CHROMIUM) -a -f $(CJK_FONT) || { echo "Installing chromium and fonts-noto-cjk with apt-get (browser tests)"; \
 		$(if $(filter 0,$(shell id -u)),,sudo -n) env DEBIAN_FRONTEND=noninteractive apt-get update -q && \
-		$(if $(filter 0,$(shell id -u)),,sudo -n) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; }
+		$(if $(filter 0,$(shell id -u)),,sudo -n) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium fonts-noto-cjk; }
+
+# Refresh the pinned front-end libraries under static/vendor/ from the npm registry (assets.tsv).
+assets:
+	platform/bin/refresh-assets
 
 # Two xdist workers (the machines have two cores); each starts its own Redis (tests/bootstrap.py).
 test: setup browser

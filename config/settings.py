@@ -27,6 +27,10 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
     "daphne",
+    # The console's theme: before django.contrib.admin, whose templates it overrides.
+    "unfold",
+    "unfold.contrib.filters",
+    "unfold.contrib.import_export",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -42,6 +46,8 @@ INSTALLED_APPS = [
     "import_export",
     "django_celery_beat",
     "channels",
+    "django_htmx",
+    "template_partials",
     "apps.common",
     "apps.accounts",
     "apps.orders",
@@ -49,6 +55,7 @@ INSTALLED_APPS = [
     "apps.exceptions",
     "apps.integrations",
     "apps.live",
+    "apps.console",
 ]
 
 MIDDLEWARE = [
@@ -60,6 +67,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -77,6 +85,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "apps.console.context.console",
             ],
         },
     },
@@ -121,12 +130,17 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-LOGIN_URL = "admin:login"
+# One sign-in page for every role; after it, ``home`` sends each role where it works.
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "login"
 
 # --- Internationalisation ---------------------------------------------------------------------
 LANGUAGE_CODE = env_str("LANGUAGE_CODE", "zh-hans")
 LANGUAGES = [("zh-hans", _("Simplified Chinese")), ("en", _("English"))]
-LOCALE_PATHS = [BASE_DIR / "locale"]
+# ``locale/`` is ours (makemessages writes it); ``locale_vendor/`` holds the zh-hans strings of
+# the console theme, which ships no Chinese catalogue (``make vendor-messages`` refreshes it).
+LOCALE_PATHS = [BASE_DIR / "locale", BASE_DIR / "locale_vendor"]
 TIME_ZONE = env_str("TIME_ZONE", "Asia/Shanghai")
 USE_I18N = True
 USE_TZ = True
@@ -141,6 +155,37 @@ STORAGES = {
         "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
         if not DEBUG
         else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+}
+
+# --- The console (django-unfold over the admin; apps/console) ----------------------------------
+UNFOLD = {
+    "SITE_TITLE": _("OrderGuard"),
+    "SITE_HEADER": _("OrderGuard"),
+    "SITE_SUBHEADER": _("Business console"),
+    "SITE_SYMBOL": "shield",
+    "SITE_URL": "/",
+    "SITE_FAVICONS": [{"rel": "icon", "type": "image/svg+xml", "href": "/static/orderguard/favicon.svg"}],
+    "SHOW_LANGUAGES": True,
+    "SHOW_HISTORY": False,
+    "SHOW_VIEW_ON_SITE": False,
+    "STYLES": ["apps.console.navigation.styles"],
+    "DASHBOARD_CALLBACK": "apps.console.dashboard.dashboard_callback",
+    "SIDEBAR": {"show_search": False, "show_all_applications": False, "navigation": "apps.console.navigation.sidebar"},
+    "COLORS": {
+        "primary": {
+            "50": "oklch(97.0% .014 254.604)",
+            "100": "oklch(93.2% .032 255.585)",
+            "200": "oklch(88.2% .059 254.128)",
+            "300": "oklch(80.9% .105 251.813)",
+            "400": "oklch(70.7% .165 254.624)",
+            "500": "oklch(62.3% .214 259.815)",
+            "600": "oklch(54.6% .245 262.881)",
+            "700": "oklch(48.8% .243 264.376)",
+            "800": "oklch(42.4% .199 265.638)",
+            "900": "oklch(37.9% .146 265.522)",
+            "950": "oklch(28.2% .091 267.935)",
+        },
     },
 }
 
@@ -190,7 +235,8 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Documents each operation's error answers and the money format (apps/common/schema.py).
+    "DEFAULT_SCHEMA_CLASS": "apps.common.schema.ApiAutoSchema",
     "EXCEPTION_HANDLER": "apps.common.api.exception_handler",
     "COERCE_DECIMAL_TO_STRING": True,
 }
@@ -199,6 +245,9 @@ REST_FRAMEWORK = {
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 16 * 1024 * 1024)
 ORDERGUARD_BULK_MAX_ORDERS = env_int("ORDERGUARD_BULK_MAX_ORDERS", 1000)
 ORDERGUARD_MAX_LINES_PER_ORDER = env_int("ORDERGUARD_MAX_LINES_PER_ORDER", 500)
+# Objects and lists nested deeper than this in a JSON body are refused (400 parse_error) before
+# anything walks them recursively; an order body needs 4, its custom ``data`` a few more.
+ORDERGUARD_MAX_JSON_DEPTH = env_int("ORDERGUARD_MAX_JSON_DEPTH", 32)
 ORDERGUARD_HIGH_VALUE_AMOUNT = env_str("ORDERGUARD_HIGH_VALUE_AMOUNT", "5000.00")
 # A reconciliation lists at most this many of a platform's orders per request.
 ORDERGUARD_RECONCILIATION_MAX_ORDERS = env_int("ORDERGUARD_RECONCILIATION_MAX_ORDERS", 20000)

@@ -4,14 +4,14 @@ from django.utils.translation import gettext_lazy as _
 
 from apps.common import views
 
-admin.site.site_header = _("OrderGuard administration")
+admin.site.site_header = _("OrderGuard")
 admin.site.site_title = _("OrderGuard")
-admin.site.index_title = _("Order exception handling")
+admin.site.index_title = _("Dashboard")
 
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("api/v1/", include("apps.integrations.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
-    path("", views.home, name="home"),
+    path("", include("apps.console.urls")),
     path("admin/", admin.site.urls),
 ]

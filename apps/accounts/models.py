@@ -2,6 +2,7 @@ from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from apps.common.i18n import localized
 from apps.common.models import TimeStampedModel
 
 
@@ -27,7 +28,12 @@ class Department(TimeStampedModel):
         ordering = ["code"]
 
     def __str__(self) -> str:
-        return self.name
+        return self.display_name
+
+    @property
+    def display_name(self) -> str:
+        """The name in the page's language."""
+        return localized(self.name, self.name_en)
 
 
 class User(AbstractUser):

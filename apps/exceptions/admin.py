@@ -4,9 +4,16 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
+from unfold.admin import ModelAdmin
 
-from apps.exceptions.models import ExceptionEvent, GradingRule, NotifyChannel, OrderException
+from apps.console import components
+from apps.exceptions import presentation
+from apps.exceptions.models import ACTIVE_STATUSES, GradingRule, NotifyChannel, OrderException
 from apps.exceptions.services import RESOLUTION_FACTOR
 
 
@@ -23,43 +30,79 @@ class ReadOnlyAdminMixin:
         return False
 
 
-class ExceptionEventInline(ReadOnlyAdminMixin, admin.TabularInline):
-    model = ExceptionEvent
-    extra = 0
-    can_delete = False
-    fields = ("at", "kind", "actor", "data")
-    readonly_fields = fields
+class ActiveFilter(admin.SimpleListFilter):
+    """Whether someone still has to act: the lists people work from start here."""
+
+    title = _("state")
+    parameter_name = "state"
+
+    def lookups(self, request, model_admin):
+        return (("active", _("Still to handle")), ("ended", _("Ended")))
+
+    def queryset(self, request, queryset):
+        if self.value() == "active":
+            return queryset.filter(status__in=ACTIVE_STATUSES)
+        if self.value() == "ended":
+            return queryset.exclude(status__in=ACTIVE_STATUSES)
+        return queryset
+
+
+class OverdueFilter(admin.SimpleListFilter):
+    """Past the resolution deadline and still to handle."""
+
+    title = _("deadline")
+    parameter_name = "overdue"
+
+    def lookups(self, request, model_admin):
+        return (("yes", _("Overdue")),)
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(status__in=ACTIVE_STATUSES, due_at__lt=timezone.now())
+        return queryset
 
 
 @admin.register(OrderException)
-class OrderExceptionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class OrderExceptionAdmin(ReadOnlyAdminMixin, ModelAdmin):
+    """Read-only: detection raises and clears exceptions; the handling workflow will act on them."""
+
     list_display = (
         "id",
-        "rule",
-        "severity",
-        "status",
+        "type_display",
+        "severity_badge",
+        "status_badge",
         "department",
         "assignee",
-        "order",
-        "channel",
-        "external_id",
-        "occurrences",
-        "is_recurrence",
-        "detected_at",
-        "due_at",
+        "order_link",
+        "due_short",
+        "detected_short",
     )
-    list_filter = ("status", "severity", "category", "department", "rule", "is_recurrence", "handling")
+    list_display_links = ("id", "type_display")
+    list_filter = (
+        ActiveFilter,
+        OverdueFilter,
+        "status",
+        "severity",
+        "category",
+        "department",
+        "rule",
+        "is_recurrence",
+        "handling",
+    )
     list_select_related = ("rule", "department", "assignee", "order")
     search_fields = ("=external_id", "rule__code", "summary", "assignee__username")
     search_help_text = _("Exact external ID, rule code, summary text or assignee's username.")
     date_hierarchy = "detected_at"
     ordering = ("-detected_at", "-id")
     show_full_result_count = False
+    list_per_page = 50
+    readonly_fields = ("order_link", "summary_text", "evidence", "channels", "timeline", "due_display")
     fieldsets = (
-        (None, {"fields": ("rule", "order", "channel", "external_id", "summary")}),
+        (None, {"fields": ("rule", "summary_text", "order_link", "channel", "external_id")}),
+        (_("Evidence"), {"fields": ("evidence",)}),
         (
             _("Grading"),
-            {"fields": ("category", "severity", "department", "handling", "notify_channels", "assignee")},
+            {"fields": ("category", "severity", "department", "handling", "channels", "assignee")},
         ),
         (
             _("Lifecycle"),
@@ -70,7 +113,7 @@ class OrderExceptionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
                     "last_detected_at",
                     "occurrences",
                     "first_response_due_at",
-                    "due_at",
+                    "due_display",
                     "resolved_at",
                     "closed_at",
                     "is_recurrence",
@@ -78,10 +121,59 @@ class OrderExceptionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
                 )
             },
         ),
-        (_("Details"), {"fields": ("details",), "classes": ("collapse",)}),
-        (_("Record"), {"fields": ("created_at", "updated_at"), "classes": ("collapse",)}),
+        (_("Audit trail"), {"fields": ("timeline",)}),
     )
-    inlines = [ExceptionEventInline]
+
+    @admin.display(description=_("exception type"), ordering="rule__code")
+    def type_display(self, obj: OrderException) -> str:
+        return obj.rule.display_name
+
+    @admin.display(description=_("severity"), ordering="severity")
+    def severity_badge(self, obj: OrderException):
+        return components.badge(kind=obj.severity, label=obj.get_severity_display())
+
+    @admin.display(description=_("status"), ordering="status")
+    def status_badge(self, obj: OrderException):
+        return components.badge(kind=obj.status, label=obj.get_status_display())
+
+    @admin.display(description=_("order"), ordering="external_id")
+    def order_link(self, obj: OrderException):
+        label = f"{obj.get_channel_display()} {obj.external_id}"
+        if obj.order_id is None:
+            return label
+        return format_html('<a href="{}">{}</a>', reverse("admin:orders_order_change", args=[obj.order_id]), label)
+
+    @admin.display(description=_("resolution due at"), ordering="due_at")
+    def due_display(self, obj: OrderException):
+        return components.due(obj.due_at, active=obj.is_active)
+
+    @admin.display(description=_("due"), ordering="due_at")
+    def due_short(self, obj: OrderException):
+        return components.due(obj.due_at, active=obj.is_active, short=True)
+
+    @admin.display(description=_("detected"), ordering="detected_at")
+    def detected_short(self, obj: OrderException):
+        return format_html(
+            '<span title="{}">{}</span>', components.when(obj.detected_at), components.when_short(obj.detected_at)
+        )
+
+    @admin.display(description=_("summary"))
+    def summary_text(self, obj: OrderException) -> str:
+        return presentation.summary(obj)
+
+    @admin.display(description=_("evidence"))
+    def evidence(self, obj: OrderException):
+        return render_to_string("og/components/evidence.html", {"items": presentation.evidence(obj)})
+
+    @admin.display(description=_("notification channels"))
+    def channels(self, obj: OrderException):
+        names = dict(NotifyChannel.choices)
+        return components.labels(names.get(code, code) for code in obj.notify_channels or [])
+
+    @admin.display(description=_("audit trail"))
+    def timeline(self, obj: OrderException):
+        events = obj.events.select_related("actor").order_by("at", "id")
+        return render_to_string("og/components/timeline.html", {"entries": presentation.timeline(events)})
 
 
 class GradingRuleForm(forms.ModelForm):
@@ -116,7 +208,7 @@ class GradingRuleForm(forms.ModelForm):
 
 
 @admin.register(GradingRule)
-class GradingRuleAdmin(admin.ModelAdmin):
+class GradingRuleAdmin(ModelAdmin):
     """The decision table: rows are tried by position, the first active match wins."""
 
     form = GradingRuleForm
@@ -124,22 +216,15 @@ class GradingRuleAdmin(admin.ModelAdmin):
         "position",
         "name",
         "is_active",
-        "category",
-        "rule",
-        "channel",
-        "min_amount",
-        "max_amount",
-        "customer_tag",
-        "time_window",
-        "severity",
+        "matches",
+        "severity_badge",
         "department",
         "handling",
-        "first_response_minutes",
-        "resolution",
+        "deadlines",
         "channels",
     )
     list_display_links = ("name",)
-    list_editable = ("position", "is_active")
+    list_editable = ("is_active",)
     list_filter = ("is_active", "category", "department", "severity")
     list_select_related = ("rule", "department")
     ordering = ("position", "id")
@@ -173,17 +258,25 @@ class GradingRuleAdmin(admin.ModelAdmin):
         ),
     )
 
-    @admin.display(description=_("time of day"))
-    def time_window(self, obj: GradingRule) -> str:
-        if obj.time_from is None or obj.time_to is None:
-            return "—"
-        return f"{obj.time_from:%H:%M}–{obj.time_to:%H:%M}"
+    @admin.display(description=_("matches when"))
+    def matches(self, obj: GradingRule) -> str:
+        return presentation.grading_conditions(obj)
 
-    @admin.display(description=_("resolution (minutes)"))
-    def resolution(self, obj: GradingRule) -> int:
-        return obj.resolution_minutes or obj.first_response_minutes * RESOLUTION_FACTOR
+    @admin.display(description=_("severity"), ordering="severity")
+    def severity_badge(self, obj: GradingRule):
+        if not obj.severity:
+            return components.labels([])
+        return components.badge(kind=obj.severity, label=obj.get_severity_display())
+
+    @admin.display(description=_("first response / resolution"))
+    def deadlines(self, obj: GradingRule) -> str:
+        resolution = obj.resolution_minutes or obj.first_response_minutes * RESOLUTION_FACTOR
+        return _("%(first)s / %(resolution)s") % {
+            "first": presentation.minutes_text(obj.first_response_minutes),
+            "resolution": presentation.minutes_text(resolution),
+        }
 
     @admin.display(description=_("notification channels"))
-    def channels(self, obj: GradingRule) -> str:
-        labels = dict(NotifyChannel.choices)
-        return ", ".join(str(labels.get(code, code)) for code in obj.notify_channels) or "—"
+    def channels(self, obj: GradingRule):
+        names = dict(NotifyChannel.choices)
+        return components.labels(names.get(code, code) for code in obj.notify_channels or [])

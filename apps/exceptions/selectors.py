@@ -222,3 +222,42 @@ def active_rule_ids_by_order(*, order_ids: Collection[int]) -> dict[int, set[int
 def orders_with_active_exceptions() -> QuerySet[OrderException]:
     """The order ids of the active exceptions, as a subquery (``pk__in=...``)."""
     return OrderException.objects.filter(status__in=ACTIVE_STATUSES, order__isnull=False).values("order_id")
+
+
+# --- The console's dashboard ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DashboardFigures:
+    """Counts of the exceptions someone still has to act on, as the console's home page shows them."""
+
+    open_total: int
+    by_severity: list[tuple[str, str, int]]  # (severity, label, count), most severe first
+    by_department: list[tuple[Department | None, int]]  # busiest first; None is "no department"
+    overdue: int
+    new_today: int
+    failing_rules: list[ExceptionRule]
+
+
+def exception_dashboard(*, user: User, now: datetime, today_start: datetime) -> DashboardFigures:
+    """Figures for ``user``'s scope; ``today_start`` is midnight of today in the user's time zone."""
+    from django.db.models import Count
+
+    from apps.rules.models import Severity
+
+    active = exception_list(user=user).filter(status__in=ACTIVE_STATUSES).order_by()
+    severity_counts = dict(active.values_list("severity").annotate(n=Count("id")))
+    by_severity = [(value, str(label), severity_counts.get(value, 0)) for value, label in Severity.choices]
+    department_counts = list(active.values_list("department").annotate(n=Count("id")).order_by("-n"))
+    departments = Department.objects.in_bulk([pk for pk, _ in department_counts if pk is not None])
+    failing = list(
+        ExceptionRule.objects.filter(is_active=True).exclude(last_error="").order_by("-last_error_at", "code")
+    )
+    return DashboardFigures(
+        open_total=sum(severity_counts.values()),
+        by_severity=by_severity,
+        by_department=[(departments.get(pk) if pk is not None else None, n) for pk, n in department_counts],
+        overdue=active.filter(due_at__lt=now).count(),
+        new_today=exception_list(user=user).filter(detected_at__gte=today_start).count(),
+        failing_rules=failing,
+    )

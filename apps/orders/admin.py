@@ -15,6 +15,7 @@ from django.contrib import admin, messages
 from django.contrib.auth import get_permission_codename
 from django.db.models import F, Model
 from django.http import HttpRequest, HttpResponseRedirect
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.http import urlencode
@@ -23,6 +24,8 @@ from django.utils.translation import gettext_lazy as _
 from import_export.admin import ImportExportModelAdmin
 from import_export.formats.base_formats import CSV, XLSX
 from rest_framework import serializers
+from unfold.admin import ModelAdmin, TabularInline
+from unfold.contrib.import_export.forms import ExportForm, ImportForm
 
 from apps.common.api import flatten_errors
 from apps.common.errors import DomainError
@@ -39,6 +42,7 @@ from apps.orders.models import (
     StockLevel,
     TrackingEvent,
 )
+from apps.orders.presentation import custom_field_rows
 from apps.orders.resources import (
     OrderResource,
     ProductResource,
@@ -134,13 +138,15 @@ class TrackingEventAdminForm(ServiceInputForm):
 # --- Import / export ------------------------------------------------------------------------------
 
 
-class ImportExportAdmin(ImportExportModelAdmin):
+class ImportExportAdmin(ImportExportModelAdmin, ModelAdmin):
     """CSV and XLSX import and export; import checks the model permissions an import uses.
 
     Imports upsert, so by default they need both ``add`` and ``change``; export needs ``view``.
     """
 
     formats = [CSV, XLSX]
+    import_form_class = ImportForm
+    export_form_class = ExportForm
     import_actions: tuple[str, ...] = ("add", "change")
 
     def has_import_permission(self, request: HttpRequest) -> bool:
@@ -183,7 +189,7 @@ class ReadOnlyMixin:
         return False
 
 
-class ReadOnlyInline(ReadOnlyMixin, admin.TabularInline):
+class ReadOnlyInline(ReadOnlyMixin, TabularInline):
     extra = 0
     can_delete = False
 
@@ -192,7 +198,7 @@ class ReadOnlyInline(ReadOnlyMixin, admin.TabularInline):
 
 
 @admin.register(Customer)
-class CustomerAdmin(ReadOnlyMixin, admin.ModelAdmin):
+class CustomerAdmin(ReadOnlyMixin, ModelAdmin):
     """Read-only: every order upserts its customer (the latest details win), so edits here would not last."""
 
     list_display = ("__str__", "channel", "external_id", "phone", "email", "created_at")
@@ -269,16 +275,19 @@ class OrderAdmin(ImportExportAdmin):
         "status_changed_at",
         "customer",
         "customer_phone",
+        "exceptions_table",
+        "custom_fields",
         *services.ORDER_VERDICT_FIELDS,
         *TIMESTAMPS,
     )
     fieldsets = (
         (None, {"fields": ("channel", "external_id", "status", "status_changed_at")}),
+        (_("Exceptions"), {"fields": ("exceptions_table",)}),
         (_("Dates"), {"fields": ("placed_at", "paid_at", "promised_ship_by")}),
         (_("Amounts"), {"fields": ("currency", "total_amount", "shipping_fee", "discount")}),
         (_("Customer"), {"fields": ("customer", "customer_phone")}),
         (_("Shipping address"), {"fields": tuple(services.ADDRESS_FIELDS.values())}),
-        (_("Custom fields"), {"fields": ("data",), "classes": ("collapse",)}),
+        (_("Custom fields"), {"fields": ("custom_fields",)}),
         # Set by the services at every write; shown so that a flagged order explains itself.
         (_("Checks"), {"fields": services.ORDER_VERDICT_FIELDS, "classes": ("collapse",)}),
         (_("Record"), {"fields": TIMESTAMPS, "classes": ("collapse",)}),
@@ -287,6 +296,18 @@ class OrderAdmin(ImportExportAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("customer")
+
+    @admin.display(description=_("exceptions"))
+    def exceptions_table(self, obj: Order):
+        rows = obj.exceptions.select_related("rule", "department", "assignee").order_by("-detected_at", "-id")
+        return render_to_string(
+            "og/components/exception_table.html",
+            {"exceptions": rows, "link": "admin", "empty_text": gettext("Detection found nothing wrong.")},
+        )
+
+    @admin.display(description=_("custom fields"))
+    def custom_fields(self, obj: Order):
+        return render_to_string("og/components/custom_fields.html", {"rows": custom_field_rows(obj.data)})
 
     def has_add_permission(self, request):
         return False
@@ -357,7 +378,7 @@ class StockLevelAdmin(SkuKeyedAdmin):
 # --- Payments, shipments, tracking --------------------------------------------------------------
 
 
-class AddOnlyAdmin(admin.ModelAdmin):
+class AddOnlyAdmin(ModelAdmin):
     """Records a gateway or carrier reports: they can be added by hand, not changed or deleted."""
 
     def has_change_permission(self, request, obj=None):
@@ -396,7 +417,7 @@ class TrackingEventInline(ReadOnlyInline):
 
 
 @admin.register(Shipment)
-class ShipmentAdmin(ReadOnlyMixin, admin.ModelAdmin):
+class ShipmentAdmin(ReadOnlyMixin, ModelAdmin):
     """Read-only: shipments come from the carrier integration with their lines (no update service)."""
 
     list_display = ("tracking_number", "carrier", "tracking_is_valid", "order", "shipped_at")
@@ -463,7 +484,7 @@ class CarrierAdminForm(forms.ModelForm):
 
 
 @admin.register(Carrier)
-class CarrierAdmin(admin.ModelAdmin):
+class CarrierAdmin(ModelAdmin):
     """Tracking-number formats: a save re-judges the carrier's shipments (``services.carrier_upsert``)."""
 
     form = CarrierAdminForm

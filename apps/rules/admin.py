@@ -3,6 +3,7 @@ import json
 from django import forms
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
+from unfold.admin import ModelAdmin
 
 from apps.common.errors import DomainError
 from apps.rules import services
@@ -55,7 +56,7 @@ class ExceptionRuleForm(forms.ModelForm):
 
 
 @admin.register(ExceptionRule)
-class ExceptionRuleAdmin(admin.ModelAdmin):
+class ExceptionRuleAdmin(ModelAdmin):
     form = ExceptionRuleForm
     list_display = ("code", "name", "category", "default_severity", "is_active", "is_time_based", "last_error_at")
     list_filter = ("is_active", "category", "default_severity", "is_time_based", "is_builtin", "source")

@@ -4,6 +4,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from apps.common.i18n import localized
 from apps.common.models import TimeStampedModel
 
 
@@ -61,4 +62,9 @@ class ExceptionRule(TimeStampedModel):
         indexes = [models.Index(fields=["is_active", "is_time_based"], name="rules_rule_active_time_idx")]
 
     def __str__(self) -> str:
-        return f"{self.code} {self.name}"
+        return f"{self.code} {self.display_name}"
+
+    @property
+    def display_name(self) -> str:
+        """The name in the page's language."""
+        return localized(self.name, self.name_en)
