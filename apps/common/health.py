@@ -1,8 +1,16 @@
-"""Reachability of the two backing services, for /healthz."""
+"""Reachability of the two backing services, for /healthz.
+
+Each check returns ``(ok, detail)``. The detail of a failure is the driver's error, which names
+hosts, ports and socket paths: it is logged here and shown only to signed-in admins.
+"""
+
+import logging
 
 import redis
 from django.conf import settings
 from django.db import connection
+
+logger = logging.getLogger(__name__)
 
 
 def database_check() -> tuple[bool, str]:
@@ -11,7 +19,9 @@ def database_check() -> tuple[bool, str]:
             cursor.execute("SELECT 1")
             cursor.fetchone()
     except Exception as exc:  # any driver error means "not reachable"
-        return False, f"{type(exc).__name__}: {exc}"
+        detail = f"{type(exc).__name__}: {exc}"
+        logger.warning("Health check: the database is unavailable: %s", detail)
+        return False, detail
     return True, connection.vendor
 
 
@@ -23,5 +33,7 @@ def redis_check() -> tuple[bool, str]:
         finally:
             client.close()
     except Exception as exc:  # refused, timed out, bad URL: all "not reachable"
-        return False, f"{type(exc).__name__}: {exc}"
+        detail = f"{type(exc).__name__}: {exc}"
+        logger.warning("Health check: Redis is unavailable: %s", detail)
+        return False, detail
     return True, "ok"
