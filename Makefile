@@ -21,6 +21,13 @@ MANAGE := $(BIN)/python manage.py
 PORT ?= 8000
 export PORT
 
+# Development defaults for what runs from this checkout (config/env.py reads the file before the
+# settings; variables set in the environment win), so that the manage.py commands README shows
+# work outside `make run` too. Written once, then left for the developer to edit; production
+# never has it.
+RUN_DIR := $(or $(ORDERGUARD_RUN_DIR),run)
+RUN_ENV := $(RUN_DIR)/env
+
 # Without REDIS_URL, `make run` also starts the embedded redis-server on the run directory's socket.
 ifeq ($(strip $(REDIS_URL)),)
 PROCFILE := platform/Procfile
@@ -35,7 +42,16 @@ endif
 help:
 	@sed -n '3,9s/^#  //p' $(firstword $(MAKEFILE_LIST))
 
-setup: $(STAMP)
+setup: $(STAMP) $(RUN_ENV)
+
+$(RUN_ENV):
+	@mkdir -p $(@D)
+	@printf '%s\n' \
+		'# Development settings of this checkout, written by `make setup` (see config/env.py).' \
+		'# manage.py, daphne and celery read it; a variable set in the environment wins.' \
+		'# Never deploy this file: production sets DEBUG=0 and a SECRET_KEY (platform/env.example).' \
+		'DEBUG=1' > $@
+	@echo "Wrote $@ (DEBUG=1 for commands run by hand on this machine)"
 
 # Some Debian-style Pythons ship venv without ensurepip: then pip is installed into the venv by
 # the interpreter's own pip.

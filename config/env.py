@@ -1,8 +1,21 @@
-"""Small typed readers for environment variables, used by settings only."""
+"""Small typed readers for environment variables, used by settings only; and the run env file.
+
+``make setup`` / ``make run`` write ``$ORDERGUARD_RUN_DIR/env`` (``run/env``) with the
+development defaults (``DEBUG=1``), so that ``manage.py``, daphne and celery started by hand on
+a development machine get the settings ``make run`` gives its processes. The entry points
+(``manage.py``, ``config/asgi.py``, ``config/wsgi.py``, ``config/celery.py``) load it before the
+settings are read. A variable set in the real environment always wins over the file.
+Production has no such file: ``DEBUG=1`` from it would fail ``check --deploy``.
+"""
 
 import os
+import re
+from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
+
+RUN_ENV_FILE = "env"
+_RUN_ENV_LINE = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)=(.*)$")
 
 TRUE_WORDS = {"1", "true", "yes", "on"}
 FALSE_WORDS = {"0", "false", "no", "off", ""}
@@ -39,3 +52,31 @@ def env_list(name: str, default: list[str]) -> list[str]:
     if raw is None:
         return default
     return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def run_env_path() -> Path:
+    """Where ``make`` writes the development env file: the run directory's ``env``."""
+    run_dir = os.environ.get("ORDERGUARD_RUN_DIR") or str(Path(__file__).resolve().parent.parent / "run")
+    return Path(run_dir) / RUN_ENV_FILE
+
+
+def load_run_env(path: Path | None = None) -> Path | None:
+    """Put the file's ``NAME=value`` lines into ``os.environ`` where NAME is not set already.
+
+    Blank lines and ``#`` comments are skipped; values are taken as they are (no quotes, no
+    expansion). Returns the file read, or None when there is none.
+    """
+    path = path or run_env_path()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        match = _RUN_ENV_LINE.match(line)
+        if match is None:
+            raise ImproperlyConfigured(f"{path}:{number}: expected NAME=value, not {raw!r}")
+        os.environ.setdefault(match[1], match[2].strip())
+    return path
