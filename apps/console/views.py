@@ -13,6 +13,9 @@ from apps.console import selectors
 from apps.exceptions import presentation
 from apps.exceptions import selectors as exception_selectors
 
+# The managers' page lists the most urgent open exceptions; the console has the full list.
+MANAGER_LIST_LIMIT = 25
+
 
 class SignInView(auth_views.LoginView):
     """One sign-in page for every role; ``home`` then sends each to where they work."""
@@ -62,6 +65,6 @@ def manager(request: HttpRequest) -> HttpResponse:
     ids = list(departments.values_list("pk", flat=True))
     context = {
         "overview": selectors.department_overview(department_ids=ids, now=timezone.now()),
-        "exceptions": selectors.department_open_exceptions(department_ids=ids, limit=100),
+        "exceptions": selectors.department_open_exceptions(department_ids=ids, limit=MANAGER_LIST_LIMIT),
     }
     return render(request, "og/manager.html", context)

@@ -27,6 +27,24 @@ CHROMIUM_ARGS = [
 
 
 @pytest.fixture
+def browser(live_server) -> Iterator:
+    """One Chromium for a test that opens several pages (languages, viewports)."""
+    from playwright.sync_api import sync_playwright
+
+    if not shutil.which(CHROMIUM):
+        pytest.fail(f"No Chromium at {CHROMIUM}: run `make test`, which installs it, or set CHROMIUM.")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    try:
+        with sync_playwright() as playwright:
+            chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            yield chromium
+            connections.close_all()
+            chromium.close()
+    finally:
+        os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+
+
+@pytest.fixture
 def page(live_server) -> Iterator:
     from playwright.sync_api import sync_playwright
 

@@ -1,0 +1,96 @@
+"""One sign-in page for every role, and each role lands on a page it can use."""
+
+from __future__ import annotations
+
+import pytest
+
+from apps.exceptions.models import OrderException
+from apps.orders import services
+from apps.orders.api import OrderInput
+from apps.orders.demo import DEMO_USERS, demo_users_create
+from tests.orders.payloads import order_body
+
+pytestmark = pytest.mark.django_db
+
+PASSWORD = "orderguard-demo-Secret1"
+# Where each demo role works and a phrase its landing page shows (English, the tests' language).
+LANDINGS = {
+    "admin": ("/admin/", "Open exceptions by severity"),
+    "manager": ("/manager/", "My departments"),
+    "staff": ("/workspace/", "Open exceptions of your department"),
+}
+
+
+@pytest.fixture
+def demo_users(db):
+    demo_users_create(password=PASSWORD)
+    return {spec.username: spec for spec in DEMO_USERS}
+
+
+@pytest.fixture
+def raised(db):
+    """Two orders whose exceptions go to different departments (stock → warehouse, payment → finance)."""
+    services.stock_level_set(sku="SKU-LOW", on_hand=0, reserved=0)
+    bodies = [
+        order_body(
+            status="pending_payment",
+            paid_at=None,
+            lines=[{"sku": "SKU-LOW", "name": "杯", "quantity": 2, "unit_price": "129.50"}],
+        ),
+        order_body(),
+    ]
+    validator = OrderInput()
+    services.order_bulk_ingest(items=[validator.run_validation(body) for body in bodies])
+    return OrderException.objects.select_related("department")
+
+
+@pytest.mark.parametrize("spec", DEMO_USERS, ids=lambda spec: spec.username)
+def test_every_demo_login_signs_in_and_lands_where_its_role_works(client, demo_users, raised, spec):
+    response = client.post("/accounts/login/", {"username": spec.username, "password": PASSWORD}, follow=True)
+    landing, phrase = LANDINGS[spec.role]
+    assert response.status_code == 200
+    assert response.redirect_chain[-1][0] == landing
+    assert phrase in response.content.decode()
+
+
+def test_the_consoles_own_login_url_leads_to_the_one_sign_in_page(client):
+    response = client.get("/admin/login/?next=/admin/orders/order/")
+    assert response.status_code == 302
+    assert response["Location"] == "/accounts/login/?next=/admin/orders/order/"
+    assert client.get("/admin/").url.startswith("/admin/login/")
+
+
+def test_a_wrong_password_is_refused_with_a_message_on_the_sign_in_page(client, demo_users):
+    response = client.post("/accounts/login/", {"username": "finance", "password": "wrong"})
+    assert response.status_code == 200
+    assert "Please enter a correct username and password" in response.content.decode()
+    assert "_auth_user_id" not in client.session
+
+
+def test_staff_see_their_departments_exceptions_and_no_others(client, demo_users, raised):
+    client.post("/accounts/login/", {"username": "warehouse", "password": PASSWORD})
+    page = client.get("/workspace/").content.decode()
+    mine = raised.filter(department__code="warehouse")
+    theirs = raised.exclude(department__code="warehouse")
+    assert mine.exists() and theirs.exists()
+    for exception in mine:
+        assert f'data-exception="{exception.pk}"' in page
+        assert client.get(f"/workspace/exceptions/{exception.pk}/").status_code == 200
+    for exception in theirs:
+        assert f'data-exception="{exception.pk}"' not in page
+        assert client.get(f"/workspace/exceptions/{exception.pk}/").status_code == 404
+    # Staff have no console.
+    assert client.get("/admin/").status_code == 302
+    assert client.get("/manager/").status_code == 403
+
+
+def test_a_lead_sees_their_department_and_the_management_department_sees_all(client, demo_users, raised):
+    client.post("/accounts/login/", {"username": "warehouse_lead", "password": PASSWORD})
+    page = client.get("/manager/").content.decode()
+    assert "Warehouse / purchasing" in page and "Finance" not in page
+    client.post("/accounts/logout/")
+    client.post("/accounts/login/", {"username": "manager", "password": PASSWORD})
+    page = client.get("/manager/").content.decode()
+    assert "Warehouse / purchasing" in page and "Finance" in page
+    for exception in raised:
+        assert f'data-exception="{exception.pk}"' in page
