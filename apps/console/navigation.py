@@ -13,6 +13,7 @@ from django.http import HttpRequest
 from django.templatetags.static import static
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 @dataclass(frozen=True)
@@ -24,7 +25,7 @@ class Entry:
 
 GROUPS: list[tuple[object, list[Entry]]] = [
     (
-        _("Orders"),
+        pgettext_lazy("console navigation", "Orders"),
         [
             Entry("orders.Order", "receipt_long"),
             Entry("orders.Customer", "person"),
@@ -36,15 +37,15 @@ GROUPS: list[tuple[object, list[Entry]]] = [
             Entry("orders.Carrier", "airport_shuttle"),
         ],
     ),
-    (_("Exceptions"), [Entry("exceptions.OrderException", "report")]),
+    (pgettext_lazy("console navigation", "Exceptions"), [Entry("exceptions.OrderException", "report")]),
     (
-        _("Rules and grading"),
+        pgettext_lazy("console navigation", "Rules and grading"),
         [Entry("rules.ExceptionRule", "rule"), Entry("exceptions.GradingRule", "table_rows")],
     ),
     # Filled by the form designer and the workflow designer.
-    (_("Workflows and forms"), []),
+    (pgettext_lazy("console navigation", "Workflows and forms"), []),
     (
-        _("System"),
+        pgettext_lazy("console navigation", "System"),
         [
             Entry("accounts.User", "group"),
             Entry("accounts.Department", "apartment"),
@@ -81,7 +82,7 @@ def sidebar(request: HttpRequest) -> list[dict]:
     """Unfold's SIDEBAR navigation for this user: the dashboard, then the non-empty groups."""
     groups = [
         {
-            "title": _("Overview"),
+            "title": pgettext_lazy("console navigation", "Overview"),
             "items": [{"title": _("Dashboard"), "icon": "dashboard", "link": reverse("admin:index")}],
         }
     ]

@@ -2,12 +2,17 @@ import json
 
 from django import forms
 from django.contrib import admin
+from django.template.loader import render_to_string
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from unfold.admin import ModelAdmin
 
 from apps.common.errors import DomainError
+from apps.console import components
+from apps.orders.presentation import FieldRow, display_value
 from apps.rules import services
 from apps.rules.models import ExceptionRule
+from apps.rules.sentence import condition_sentence
 
 
 class PrettyJSONWidget(forms.Textarea):
@@ -58,15 +63,44 @@ class ExceptionRuleForm(forms.ModelForm):
 @admin.register(ExceptionRule)
 class ExceptionRuleAdmin(ModelAdmin):
     form = ExceptionRuleForm
-    list_display = ("code", "name", "category", "default_severity", "is_active", "is_time_based", "last_error_at")
+    list_display = ("code", "name_display", "category", "severity_badge", "is_active", "is_time_based", "last_error_at")
+    list_display_links = ("code", "name_display")
     list_filter = ("is_active", "category", "default_severity", "is_time_based", "is_builtin", "source")
     search_fields = ("code", "name", "name_en", "description")
-    readonly_fields = ("is_builtin", "is_time_based", "last_error", "last_error_at", "created_at", "updated_at")
+    readonly_fields = (
+        "condition_text",
+        "params_table",
+        "is_builtin",
+        "is_time_based",
+        "last_error",
+        "last_error_at",
+        "created_at",
+        "updated_at",
+    )
     fieldsets = (
         (None, {"fields": ("code", "name", "name_en", "description", "category", "default_severity", "is_active")}),
-        (_("Condition"), {"fields": ("source", "condition", "params", "is_time_based")}),
+        (_("Condition"), {"fields": ("condition_text", "params_table", "source", "is_time_based")}),
+        # The rule builder replaces these editors; until then an admin edits the tree as JSON.
+        (_("Edit the condition as JSON"), {"fields": ("condition", "params"), "classes": ("collapse",)}),
         (_("Record"), {"fields": ("is_builtin", "last_error", "last_error_at", "created_at", "updated_at")}),
     )
+
+    @admin.display(description=_("name"), ordering="name")
+    def name_display(self, obj: ExceptionRule) -> str:
+        return obj.display_name
+
+    @admin.display(description=_("default severity"), ordering="default_severity")
+    def severity_badge(self, obj: ExceptionRule):
+        return components.badge(kind=obj.default_severity, label=obj.get_default_severity_display())
+
+    @admin.display(description=_("raised when"))
+    def condition_text(self, obj: ExceptionRule):
+        return format_html('<p class="og-sentence">{}</p>', condition_sentence(obj.condition, obj.params))
+
+    @admin.display(description=_("parameters"))
+    def params_table(self, obj: ExceptionRule):
+        rows = [FieldRow(label=str(key), value=display_value(value)) for key, value in (obj.params or {}).items()]
+        return render_to_string("og/components/custom_fields.html", {"rows": rows})
 
     def save_model(self, request, obj, form, change):
         services.rule_update(rule=obj)
