@@ -16,6 +16,8 @@ from django.core.exceptions import ImproperlyConfigured
 
 RUN_ENV_FILE = "env"
 _RUN_ENV_LINE = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)=(.*)$")
+# DRF reads the period's first letter only: 10/s, 10/sec, 60/m, 60/min, 6/h, 100/day.
+_RATE = re.compile(r"^[0-9]+/(s|sec|second|m|min|minute|h|hour|d|day)$")
 
 TRUE_WORDS = {"1", "true", "yes", "on"}
 FALSE_WORDS = {"0", "false", "no", "off", ""}
@@ -45,6 +47,17 @@ def env_int(name: str, default: int) -> int:
         return int(raw)
     except ValueError as exc:
         raise ImproperlyConfigured(f"{name} must be an integer, not {raw!r}") from exc
+
+
+def env_rate(name: str, default: str) -> str:
+    """A request rate as DRF's throttles read it: ``COUNT/PERIOD``, the period s, min, h or day."""
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    rate = raw.strip()
+    if not _RATE.match(rate):
+        raise ImproperlyConfigured(f"{name} must be a rate such as 60/min or 6000/min, not {raw!r}")
+    return rate
 
 
 def env_list(name: str, default: list[str]) -> list[str]:

@@ -3,13 +3,14 @@
 See ``platform/env.example`` for the documented variables.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
-from config.env import env_bool, env_int, env_list, env_str
+from config.env import env_bool, env_int, env_list, env_rate, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 # Runtime files of the embedded defaults (SQLite database, Redis socket and data) live here.
@@ -46,6 +47,7 @@ INSTALLED_APPS = [
     "import_export",
     "django_celery_beat",
     "channels",
+    "axes",
     "django_htmx",
     "template_partials",
     "apps.common",
@@ -69,6 +71,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: it turns a locked-out sign-in into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -134,6 +138,24 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
+
+# --- Sign-in lockout (django-axes) ------------------------------------------------------------
+# Every sign-in through django.contrib.auth.authenticate (the sign-in page, the admin) is
+# counted: after ORDERGUARD_LOGIN_FAILURE_LIMIT wrong passwords for one username from one
+# address, that pair is refused, without checking the password, for the cool-off period (each
+# further try restarts it; 0 minutes locks until an admin unlocks it under Access attempts, or
+# `manage.py axes_reset_username NAME`). Attempts are rows in the database.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("ORDERGUARD_LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("ORDERGUARD_LOGIN_COOLOFF_MINUTES", 15)) or None
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+# The caller's address as the API throttles see it (ORDERGUARD_NUM_PROXIES, see REST API).
+AXES_CLIENT_IP_CALLABLE = "apps.accounts.throttles.client_address"
+AXES_LOCKOUT_CALLABLE = "apps.accounts.views.sign_in_locked_out"
 
 # --- Internationalisation ---------------------------------------------------------------------
 LANGUAGE_CODE = env_str("LANGUAGE_CODE", "zh-hans")
@@ -219,6 +241,18 @@ CHANNEL_LAYERS = {
     }
 }
 
+# The cache (the API's rate-limit counts) is on the same Redis, so every web process shares it.
+# Django's RedisCache takes redis-py URLs, a unix:// socket included. Short timeouts: a Redis
+# that does not answer costs a request about a second before it goes uncounted.
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": "orderguard",
+        "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+    }
+}
+
 # --- REST API ---------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     # Token first: a request without credentials then gets 401 with WWW-Authenticate, not 403.
@@ -239,6 +273,20 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "apps.common.schema.ApiAutoSchema",
     "EXCEPTION_HANDLER": "apps.common.api.exception_handler",
     "COERCE_DECIMAL_TO_STRING": True,
+    # Per token (its user) and per anonymous address, counted in the Redis cache. The user rate
+    # is high on purpose: an integration syncing in bulk makes many calls a minute. A throttled
+    # call is 429 in the error shape with Retry-After.
+    "DEFAULT_THROTTLE_CLASSES": [
+        "apps.accounts.throttles.TokenRateThrottle",
+        "apps.accounts.throttles.AnonymousRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "user": env_rate("ORDERGUARD_THROTTLE_USER", "6000/min"),
+        "anon": env_rate("ORDERGUARD_THROTTLE_ANON", "60/min"),
+    },
+    # Reverse proxies in front that append the caller to X-Forwarded-For (0: the header is
+    # ignored, REMOTE_ADDR is the caller). Both the throttles and the sign-in lockout use it.
+    "NUM_PROXIES": env_int("ORDERGUARD_NUM_PROXIES", 0),
 }
 # A bulk request carries at most ORDERGUARD_BULK_MAX_ORDERS orders; the byte cap stops
 # a client from making the server parse an arbitrarily large body first.

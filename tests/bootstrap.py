@@ -44,6 +44,10 @@ def _start_redis() -> str:
 # This runs when pytest imports the plugin, before any hook: pytest-django reads the settings
 # in its own earliest hook, so the environment has to be ready by then.
 os.environ.setdefault("DEBUG", "1")
+# The suite (schemathesis, the browser, bulk tests) makes many API calls a minute from one
+# address and one token; the throttling tests set low rates of their own.
+os.environ.setdefault("ORDERGUARD_THROTTLE_ANON", "1000000/min")
+os.environ.setdefault("ORDERGUARD_THROTTLE_USER", "1000000/min")
 if not os.environ.get("ORDERGUARD_RUN_DIR") or os.environ.get(_OWNED):
     _run_dir = tempfile.mkdtemp(prefix="og-run-")
     os.environ["ORDERGUARD_RUN_DIR"] = _run_dir

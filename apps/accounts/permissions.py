@@ -10,6 +10,15 @@ class RoleModelPermissions(DjangoModelPermissions):
         "HEAD": ["%(app_label)s.view_%(model_name)s"],
     }
 
+    def has_permission(self, request, view) -> bool:
+        allowed = super().has_permission(request, view)
+        if not allowed and not (request.user and request.user.is_authenticated):
+            # DRF checks the throttles only once the permissions pass, and these never pass for
+            # an anonymous caller: count the call before refusing it, so hammering the API
+            # without a token ends in 429s too.
+            view.check_throttles(request)
+        return allowed
+
 
 class UpsertModelPermissions(RoleModelPermissions):
     """PUT creates or replaces by natural key, so it needs both ``add`` and ``change``."""

@@ -12,8 +12,8 @@ from django.core.management.utils import get_random_secret_key
 
 ROOT = Path(__file__).resolve().parents[2]
 ENV_EXAMPLE = ROOT / "platform" / "env.example"
-# Variables the settings read: env_str("NAME", ...), env_bool(...), env_int(...), env_list(...).
-SETTINGS_VARIABLE = re.compile(r"""env_(?:str|bool|int|list)\(\s*["']([A-Z0-9_]+)["']""")
+# Variables the settings read: env_str("NAME", ...), env_bool(...), env_int(...), env_list(...), env_rate(...).
+SETTINGS_VARIABLE = re.compile(r"""env_(?:str|bool|int|list|rate)\(\s*["']([A-Z0-9_]+)["']""")
 ACTIVE_LINE = re.compile(r"^([A-Z][A-Z0-9_]*)=(.*)$")
 # An optional variable, shown commented out at its default.
 OPTIONAL_LINE = re.compile(r"^#\s*([A-Z][A-Z0-9_]*)=(.*)$")
