@@ -41,6 +41,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "rest_framework.authtoken",
+    # Before drf_spectacular, whose ReDoc template it overrides (no font CDN).
+    "apps.common",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_filters",
@@ -50,7 +52,6 @@ INSTALLED_APPS = [
     "axes",
     "django_htmx",
     "template_partials",
-    "apps.common",
     "apps.accounts",
     "apps.orders",
     "apps.rules",
