@@ -12,6 +12,7 @@ from django.apps import apps
 from django.http import HttpRequest
 from django.templatetags.static import static
 from django.urls import NoReverseMatch, reverse
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
@@ -75,7 +76,7 @@ def _item(request: HttpRequest, entry: Entry) -> dict | None:
         link = reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist")
     except NoReverseMatch:
         return None
-    return {"title": entry.title or opts.verbose_name_plural, "icon": entry.icon, "link": link}
+    return {"title": entry.title or capfirst(opts.verbose_name_plural), "icon": entry.icon, "link": link}
 
 
 def sidebar(request: HttpRequest) -> list[dict]:

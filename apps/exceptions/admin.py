@@ -189,6 +189,7 @@ class GradingRuleForm(forms.ModelForm):
         fields = (
             "position",
             "name",
+            "name_en",
             "is_active",
             "category",
             "rule",
@@ -214,7 +215,7 @@ class GradingRuleAdmin(ModelAdmin):
     form = GradingRuleForm
     list_display = (
         "position",
-        "name",
+        "name_display",
         "is_active",
         "matches",
         "severity_badge",
@@ -223,14 +224,14 @@ class GradingRuleAdmin(ModelAdmin):
         "deadlines",
         "channels",
     )
-    list_display_links = ("name",)
+    list_display_links = ("name_display",)
     list_editable = ("is_active",)
     list_filter = ("is_active", "category", "department", "severity")
     list_select_related = ("rule", "department")
     ordering = ("position", "id")
     search_fields = ("name", "customer_tag", "rule__code")
     fieldsets = (
-        (None, {"fields": ("position", "name", "is_active")}),
+        (None, {"fields": ("position", "name", "name_en", "is_active")}),
         (
             _("Matches when (empty fields match anything)"),
             {
@@ -257,6 +258,10 @@ class GradingRuleAdmin(ModelAdmin):
             },
         ),
     )
+
+    @admin.display(description=_("name"), ordering="name")
+    def name_display(self, obj: GradingRule) -> str:
+        return obj.display_name
 
     @admin.display(description=_("matches when"))
     def matches(self, obj: GradingRule) -> str:
