@@ -77,8 +77,9 @@ run: setup
 	@echo "Sign in with one of the demo logins printed above. Ctrl-C stops every process."
 	@echo "Processes: $(PROCFILE)"
 	@echo
-	@# Ctrl-C ends honcho with 130: the normal way to stop, not an error.
-	honcho -f $(PROCFILE) start || test $$? -eq 130
+	@# Ctrl-C ends honcho with 130: the normal way to stop, not an error. start-honcho runs it in
+	@# the processes' time zone, so that its time stamps and theirs agree.
+	platform/bin/start-honcho -f $(PROCFILE) start || test $$? -eq 130
 
 # The browser tests drive Debian's Chromium; Playwright can't download browsers here.
 CHROMIUM ?= /usr/bin/chromium

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -36,7 +37,8 @@ def platform_env(run_dir: Path, port: int) -> dict[str, str]:
         name: value
         for name, value in os.environ.items()
         # The suite's own Redis and database belong to it; the platform starts its embedded ones.
-        if name not in {"REDIS_URL", "DATABASE_URL", "PYTEST_XDIST_WORKER", "PYTEST_CURRENT_TEST"}
+        # TZ is Django's doing in this process (it sets TIME_ZONE there), not a developer's shell's.
+        if name not in {"REDIS_URL", "DATABASE_URL", "PYTEST_XDIST_WORKER", "PYTEST_CURRENT_TEST", "TZ"}
     }
     env.update(
         {
@@ -95,7 +97,7 @@ def test_the_platform_serves_and_ctrl_c_stops_every_process():
 
         with log.open("wb") as log_file:
             honcho = subprocess.Popen(
-                [str(BIN / "honcho"), "--no-colour", "-f", "platform/Procfile", "start"],
+                ["platform/bin/start-honcho", "--no-colour", "-f", "platform/Procfile", "start"],
                 cwd=ROOT,
                 env=env,
                 stdout=log_file,
@@ -134,6 +136,27 @@ def test_the_platform_serves_and_ctrl_c_stops_every_process():
 
         assert survivors == []
         assert "SIGKILL" not in log.read_text()
+        assert_times_agree(log.read_text())
+
+
+# "12:00:01 web.1    | 2026-12-01 12:00:01,234 INFO ..." and "... | [2026-12-01 12:00:01,234: INFO/...".
+STAMPED_LINE = re.compile(r"^(\d\d:\d\d:\d\d) (\w+)\.\d+\s*\| \[?\d{4}-\d\d-\d\d[ T](\d\d:\d\d:\d\d)", re.M)
+
+
+def _seconds(clock: str) -> int:
+    hours, minutes, seconds = (int(part) for part in clock.split(":"))
+    return hours * 3600 + minutes * 60 + seconds
+
+
+def assert_times_agree(log: str) -> None:
+    """honcho's stamp and the time the process printed on the same line are the same clock
+    (a few seconds apart at most), for the web, worker and beat processes alike."""
+    seen = set()
+    for honcho_time, process, printed_time in STAMPED_LINE.findall(log):
+        gap = abs(_seconds(honcho_time) - _seconds(printed_time))
+        assert min(gap, 86400 - gap) <= 5, (process, honcho_time, printed_time)
+        seen.add(process)
+    assert {"web", "worker", "beat"} <= seen, log
 
 
 def command_line(proc: psutil.Process) -> str:
