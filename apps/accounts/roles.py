@@ -32,7 +32,10 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
     | {"authtoken.view_token", "authtoken.add_token", "authtoken.change_token", "authtoken.delete_token"}
     | _perms("exceptions", ("orderexception", "gradingrule"), ("view", "add", "change", "delete"))
     | _perms("exceptions", ("exceptionevent",), ("view",))
-    | _perms("rules", ("exceptionrule",), ("view", "add", "change", "delete")),
+    | _perms("rules", ("exceptionrule",), ("view", "add", "change", "delete"))
+    # Sign-in lockouts (django-axes): deleting an access attempt unlocks that user and address.
+    | _perms("axes", ("accessattempt",), ("view", "delete"))
+    | _perms("axes", ("accesslog",), ("view",)),
     # Staff handle exceptions and read the orders behind them. Order data (orders, lines,
     # payments, shipments, tracking events, products, stock) is written by admins and the
     # integration accounts only: staff will change an order through the handling of its

@@ -94,3 +94,21 @@ def test_authenticate_itself_refuses_a_locked_out_pair(client, admin_user):
     assert authenticate(request, username=admin_user.username, password=PASSWORD) is None
     other = RequestFactory().post("/elsewhere/", REMOTE_ADDR="10.0.0.10")
     assert authenticate(other, username=admin_user.username, password=PASSWORD) == admin_user
+
+
+def test_an_admin_unlocks_a_locked_out_user_in_the_console(client, admin_user, manager_user):
+    """The admin role (not only superusers) sees the access attempts; deleting one lifts the lock."""
+    from axes.models import AccessAttempt
+
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        sign_in(client, manager_user.username, "wrong", address="10.0.0.7")
+    attempt = AccessAttempt.objects.get(username=manager_user.username)
+    assert not admin_user.is_superuser
+    client.force_login(admin_user)
+
+    assert client.get(reverse("admin:axes_accessattempt_changelist")).status_code == 200
+    response = client.post(reverse("admin:axes_accessattempt_delete", args=[attempt.pk]), {"post": "yes"})
+    assert response.status_code == 302
+    client.logout()
+
+    assert sign_in(client, manager_user.username, "pw-boss-Secret1", address="10.0.0.7").status_code == 302
