@@ -35,7 +35,16 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
     | _perms("rules", ("exceptionrule",), ("view", "add", "change", "delete"))
     # Sign-in lockouts (django-axes): deleting an access attempt unlocks that user and address.
     | _perms("axes", ("accessattempt",), ("view", "delete"))
-    | _perms("axes", ("accesslog",), ("view",)),
+    | _perms("axes", ("accesslog",), ("view",))
+    # The console's 系统 group: API tokens (the admin lists them through a proxy model), the
+    # roles as groups (read: ROLE_PERMISSIONS is their source) and the Celery beat schedules.
+    | _perms("authtoken", ("tokenproxy",), ("view", "add", "delete"))
+    | {"auth.view_group"}
+    | _perms(
+        "django_celery_beat",
+        ("periodictask", "intervalschedule", "crontabschedule", "solarschedule", "clockedschedule"),
+        ("view", "add", "change", "delete"),
+    ),
     # Staff handle exceptions and read the orders behind them. Order data (orders, lines,
     # payments, shipments, tracking events, products, stock) is written by admins and the
     # integration accounts only: staff will change an order through the handling of its
