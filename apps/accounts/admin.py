@@ -32,7 +32,7 @@ class UserAdmin(DjangoUserAdmin, ModelAdmin):
     list_select_related = ("department",)
     fieldsets = (
         *DjangoUserAdmin.fieldsets,
-        (_("Organisation"), {"fields": ("department", "phone")}),
+        (_("Organisation"), {"fields": ("department", "phone", "time_zone")}),
     )
     add_fieldsets = (
         *DjangoUserAdmin.add_fieldsets,

@@ -1,9 +1,21 @@
+import zoneinfo
+
 from django.contrib.auth.models import AbstractUser
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from apps.common.i18n import localized
 from apps.common.models import TimeStampedModel
+
+
+def validate_time_zone(value: str) -> None:
+    if not value:
+        return
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValidationError(_("%(zone)s is not a known time zone."), params={"zone": value}) from exc
 
 
 class Role(models.TextChoices):
@@ -48,6 +60,14 @@ class User(AbstractUser):
         related_name="members",
     )
     phone = models.CharField(_("phone"), max_length=32, blank=True)
+    # Pages show times in this zone; empty means the site's TIME_ZONE.
+    time_zone = models.CharField(
+        _("time zone"),
+        max_length=64,
+        blank=True,
+        validators=[validate_time_zone],
+        help_text=_("An IANA time zone such as Asia/Shanghai; empty means the site's time zone."),
+    )
 
     class Meta(AbstractUser.Meta):
         verbose_name = _("user")

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-import pytest
+from zoneinfo import ZoneInfo
 
+import pytest
+from django.utils.formats import date_format
+
+from apps.accounts.models import User
 from apps.exceptions.models import OrderException
 from apps.orders import services
 from apps.orders.api import OrderInput
@@ -94,3 +98,25 @@ def test_a_lead_sees_their_department_and_the_management_department_sees_all(cli
     assert "Warehouse / purchasing" in page and "Finance" in page
     for exception in raised:
         assert f'data-exception="{exception.pk}"' in page
+
+
+def test_pages_show_times_in_the_users_own_time_zone(client, demo_users, raised):
+    """New York is 12 or 13 hours behind Shanghai, so the two clock readings never coincide."""
+    exception = raised.filter(department__code="warehouse").first()
+    User.objects.filter(username="warehouse").update(time_zone="America/New_York")
+    client.post("/accounts/login/", {"username": "warehouse", "password": PASSWORD})
+    page = client.get(f"/workspace/exceptions/{exception.pk}/").content.decode()
+    new_york = exception.detected_at.astimezone(ZoneInfo("America/New_York"))
+    shanghai = exception.detected_at.astimezone(ZoneInfo("Asia/Shanghai"))
+    assert date_format(new_york, "DATETIME_FORMAT") in page
+    assert date_format(shanghai, "DATETIME_FORMAT") not in page
+
+
+def test_an_unknown_time_zone_is_refused_when_a_user_is_saved():
+    from django.core.exceptions import ValidationError
+
+    from apps.accounts.models import validate_time_zone
+
+    validate_time_zone("Asia/Shanghai")
+    with pytest.raises(ValidationError):
+        validate_time_zone("Mars/Olympus")
