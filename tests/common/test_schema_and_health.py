@@ -52,7 +52,7 @@ def test_health_is_200_when_database_and_redis_answer(client):
 def test_the_home_page_sends_anonymous_users_to_log_in(client):
     response = client.get("/")
     assert response.status_code == 302
-    assert "/admin/login/" in response["Location"]
+    assert response["Location"] == "/accounts/login/?next=/"
 
 
 def test_the_home_page_leads_a_signed_in_user_to_the_admin(client, admin_user):
