@@ -10,7 +10,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema
 from rest_framework import generics, serializers
 
 from apps.accounts.models import Department
-from apps.exceptions import selectors
+from apps.exceptions import evidence, selectors
 from apps.exceptions.models import ExceptionEvent, ExceptionStatus, OrderException
 from apps.rules.models import Severity
 
@@ -107,6 +107,8 @@ class ExceptionOutput(serializers.ModelSerializer):
     type = serializers.SlugRelatedField(source="rule", slug_field="code", read_only=True)
     department = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
     assignee = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    # Rendered in the request's language from the rule and the stored details (apps/exceptions/evidence.py).
+    summary = serializers.SerializerMethodField()
 
     class Meta:
         model = OrderException
@@ -133,6 +135,10 @@ class ExceptionOutput(serializers.ModelSerializer):
             "last_detected_at",
             "closed_at",
         )
+
+    @extend_schema_field(OpenApiTypes.STR)
+    def get_summary(self, exception: OrderException) -> str:
+        return evidence.exception_summary_text(exception)
 
 
 class ExceptionEventOutput(serializers.ModelSerializer):

@@ -228,6 +228,9 @@ class ExceptionEvent(models.Model):
 
     class Kind(models.TextChoices):
         DETECTED = "detected", pgettext_lazy("exception event", "Detected")
+        # Detected again with evidence that differs from the stored one (data: the new details and
+        # the occurrence it made); a re-detection with the same evidence records nothing.
+        REDETECTED = "redetected", pgettext_lazy("exception event", "Detected again")
         AUTO_RESOLVED = "auto_resolved", pgettext_lazy("exception event", "Auto-resolved")
 
     exception = models.ForeignKey(

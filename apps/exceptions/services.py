@@ -9,6 +9,7 @@ earlier one ended within ``RECURRENCE_WINDOW``), matched orders with one get ``o
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -17,13 +18,14 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, transaction
 from django.db.models import F, Value
 from django.db.models.functions import Greatest
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from apps.accounts.models import Department
-from apps.exceptions import selectors
+from apps.exceptions import evidence, selectors
 from apps.exceptions.models import (
     ACTIVE_STATUSES,
     ExceptionEvent,
@@ -46,7 +48,6 @@ RESOLUTION_FACTOR = 4
 FALLBACK_FIRST_RESPONSE_MINUTES = 60
 DEFAULT_HIGH_VALUE_AMOUNT = Decimal("5000.00")
 SUMMARY_MAX_LENGTH = 255
-_SUMMARY_FACTS = 4
 
 
 # --- Grading ------------------------------------------------------------------------------------
@@ -202,23 +203,16 @@ def grading_decide(
 # --- Summary ------------------------------------------------------------------------------------
 
 
-def exception_summary(*, rule: ExceptionRule, details: Mapping[str, Any]) -> str:
-    """One line for lists: the rule's name plus the first few scalar facts of the detection.
+def exception_summary(
+    *, rule: ExceptionRule, details: Mapping[str, Any], channel: str = "", external_id: str = ""
+) -> str:
+    """The stored one-line summary: ``evidence.summary_text`` in the site's language (LANGUAGE_CODE).
 
-    A detector may give its own wording as ``details["summary"]``.
+    The column serves search and sorting; readers get the line rendered in their own language
+    from the rule and the details (``evidence.exception_summary_text``).
     """
-    text = rule.name
-    own = details.get("summary")
-    if isinstance(own, str) and own.strip():
-        text = f"{rule.name}: {own.strip()}"
-    else:
-        facts = [
-            f"{key}={value}"
-            for key, value in details.items()
-            if isinstance(value, str | int | float | Decimal) and not isinstance(value, bool)
-        ][:_SUMMARY_FACTS]
-        if facts:
-            text = f"{rule.name} ({', '.join(facts)})"
+    with translation.override(settings.LANGUAGE_CODE):
+        text = evidence.summary_text(rule=rule, details=details, channel=channel, external_id=external_id)
     if len(text) > SUMMARY_MAX_LENGTH:
         text = text[: SUMMARY_MAX_LENGTH - 1] + "…"
     return text
@@ -226,17 +220,70 @@ def exception_summary(*, rule: ExceptionRule, details: Mapping[str, Any]) -> str
 
 # --- Sync ---------------------------------------------------------------------------------------
 
+# Facts of the details that change with the clock alone (how late, as of the detection): a
+# re-detection that differs only in them brings no new evidence.
+VOLATILE_DETAILS = frozenset({"late_minutes"})
+
+Details = Mapping[str, Any]
+# order ids → their details, called by the sync for only the orders it needs details of.
+Evidence = Callable[[list[int]], Mapping[int, Details]]
+
+
+def evidence_equal(stored: Any, found: Any) -> bool:
+    """Whether two details are the same evidence (``VOLATILE_DETAILS`` aside)."""
+    if not isinstance(stored, Mapping) or not isinstance(found, Mapping):
+        return stored == found
+    strip = lambda details: {k: v for k, v in details.items() if k not in VOLATILE_DETAILS}  # noqa: E731
+    return strip(stored) == strip(_as_json(found))
+
+
+def _as_json(details: Mapping[str, Any]) -> Any:
+    # Compared with what the JSON column gives back: Decimals and times as the encoder writes them.
+    return json.loads(json.dumps(details, cls=DjangoJSONEncoder))
+
+
+@dataclass(frozen=True)
+class RuleMatches:
+    """One rule's outcome over the evaluated orders, as the sync takes it.
+
+    ``matched`` maps each order where the condition holds to its details, or lists the orders
+    and leaves the details to ``evidence``, which the sync calls for the orders it creates an
+    exception on or compares the evidence of (never for the others). ``unevaluated`` are
+    orders of the scope the rule could not be evaluated for (a run-time failure): their
+    active exceptions are left as they are.
+    """
+
+    rule: ExceptionRule
+    matched: Mapping[int, Details] | Collection[int]
+    evidence: Evidence | None = None
+    unevaluated: Collection[int] = ()
+
+    def details_for(self, order_ids: Collection[int]) -> dict[int, Details]:
+        known = self.matched if isinstance(self.matched, Mapping) else {}
+        out = {pk: known[pk] for pk in order_ids if pk in known}
+        missing = sorted(pk for pk in order_ids if pk not in known)
+        if missing and self.evidence is not None:
+            found = self.evidence(missing)
+            out.update({pk: found[pk] for pk in missing if pk in found})
+        return out
+
 
 @dataclass(frozen=True)
 class SyncResult:
-    """What one sync changed; the ids let callers hand follow-up work (routing, notices) to on_commit."""
+    """What one sync changed; the ids let callers hand follow-up work (routing, notices) to on_commit.
+
+    ``redetected`` counts the matched orders that already had an active exception; of those,
+    ``renewed`` had new evidence (one more occurrence, the details replaced).
+    """
 
     created: int = 0
     redetected: int = 0
     auto_resolved: int = 0
+    renewed: int = 0
     created_ids: tuple[int, ...] = ()
     redetected_ids: tuple[int, ...] = ()
     auto_resolved_ids: tuple[int, ...] = ()
+    renewed_ids: tuple[int, ...] = ()
 
 
 @dataclass
@@ -244,15 +291,18 @@ class _Changes:
     created_ids: list[int] = field(default_factory=list)
     redetected_ids: list[int] = field(default_factory=list)
     auto_resolved_ids: list[int] = field(default_factory=list)
+    renewed_ids: list[int] = field(default_factory=list)
 
     def result(self) -> SyncResult:
         return SyncResult(
             created=len(self.created_ids),
             redetected=len(self.redetected_ids),
             auto_resolved=len(self.auto_resolved_ids),
+            renewed=len(self.renewed_ids),
             created_ids=tuple(self.created_ids),
             redetected_ids=tuple(self.redetected_ids),
             auto_resolved_ids=tuple(self.auto_resolved_ids),
+            renewed_ids=tuple(self.renewed_ids),
         )
 
 
@@ -267,6 +317,7 @@ def _active_exceptions(*, rule_ids: Collection[int], **lookups: Any):
 
 
 def _redetect(*, exception_ids: list[int], now: datetime) -> None:
+    """One more occurrence each (missing orders: every reconciliation that lists one is a sighting)."""
     for chunk in chunked(exception_ids):
         OrderException.objects.filter(pk__in=chunk).update(
             occurrences=F("occurrences") + 1,
@@ -274,6 +325,52 @@ def _redetect(*, exception_ids: list[int], now: datetime) -> None:
             last_detected_at=Greatest(F("last_detected_at"), Value(now)),
             updated_at=timezone.now(),
         )
+
+
+@dataclass(frozen=True)
+class _Renewal:
+    """An active exception whose re-detection brought new evidence."""
+
+    exception_id: int
+    rule: ExceptionRule
+    occurrences: int  # after this detection
+    details: Details
+    channel: str
+    external_id: str
+
+
+def _renew(*, renewals: list[_Renewal], now: datetime) -> None:
+    """Store the new evidence of re-detected exceptions: one occurrence more, the new details and
+    summary, and a "detected again" event each; one UPDATE per 500 exceptions."""
+    if not renewals:
+        return
+    stamp = timezone.now()
+    rows = []
+    for renewal in renewals:
+        row = OrderException(pk=renewal.exception_id)
+        row.occurrences = F("occurrences") + 1
+        row.last_detected_at = Greatest(F("last_detected_at"), Value(now))
+        row.details = dict(renewal.details)
+        row.summary = exception_summary(
+            rule=renewal.rule, details=renewal.details, channel=renewal.channel, external_id=renewal.external_id
+        )
+        row.updated_at = stamp
+        rows.append(row)
+    OrderException.objects.bulk_update(
+        rows, ["occurrences", "last_detected_at", "details", "summary", "updated_at"], batch_size=500
+    )
+    ExceptionEvent.objects.bulk_create(
+        [
+            ExceptionEvent(
+                exception_id=renewal.exception_id,
+                at=now,
+                kind=ExceptionEvent.Kind.REDETECTED,
+                data={"occurrences": renewal.occurrences, "details": dict(renewal.details)},
+            )
+            for renewal in renewals
+        ],
+        batch_size=1000,
+    )
 
 
 def _auto_resolve(*, exception_ids: list[int], now: datetime) -> list[int]:
@@ -306,7 +403,7 @@ def _new_exception(
         department=grade.department,
         handling=grade.handling,
         notify_channels=list(grade.notify_channels),
-        summary=exception_summary(rule=rule, details=details),
+        summary=exception_summary(rule=rule, details=details, channel=channel, external_id=external_id),
         detected_at=now,
         last_detected_at=now,
         first_response_due_at=grade.first_response_due_at,
@@ -328,8 +425,8 @@ def _insert(
     """Insert the new exceptions; one that lost a race to a concurrent writer becomes a re-detection.
 
     The partial unique constraint is what makes this race-safe: the losing insert fails (on
-    PostgreSQL it first waits for the winner's commit), and the winner's row is then counted
-    as re-detected. The common case is one multi-row INSERT.
+    PostgreSQL it first waits for the winner's commit), and ``lost_race(candidate, winner id)``
+    then deals with the winner's row. The common case is one multi-row INSERT.
     """
     try:
         with transaction.atomic():
@@ -350,7 +447,6 @@ def _insert(
             winner = active_for(candidate).first()
             if winner is None:
                 raise  # another constraint refused the row: a bug, not a race
-            _redetect(exception_ids=[winner.pk], now=now)
             lost_race(candidate, winner.pk)
     return inserted
 
@@ -376,8 +472,8 @@ def _record_events(
         ExceptionEvent(exception_id=pk, at=now, kind=ExceptionEvent.Kind.AUTO_RESOLVED, data={})
         for pk in auto_resolved_ids
     ]
-    # Re-detections are not events: occurrences and last_detected_at record them, and a
-    # periodic scan would otherwise add a row per active exception every minute.
+    # Re-detections with the same evidence are no events (nor anything else); new evidence is
+    # recorded by _renew.
     ExceptionEvent.objects.bulk_create(events, batch_size=1000)
 
 
@@ -386,25 +482,32 @@ def exceptions_sync(
     *,
     rule: ExceptionRule,
     scope_order_ids: Collection[int] | None,
-    matched: Mapping[int, Mapping[str, Any]],
+    matched: Mapping[int, Mapping[str, Any]] | Collection[int],
     now: datetime | None = None,
     table: GradingTable | None = None,
     count_redetections: bool = True,
+    evidence: Evidence | None = None,
+    unevaluated: Collection[int] = (),
 ) -> SyncResult:
     """Bring ``rule``'s exceptions in line with one evaluation of it.
 
     ``scope_order_ids`` are the orders that were evaluated (``None``: all orders, a full
     scan); ``matched`` maps each order where the condition holds to the details of the
-    detection. Orders in ``matched`` count as evaluated. Ids of orders that no longer exist
-    are ignored. Pass ``table`` to grade several rules' syncs with one read of the table.
+    detection (or lists them, with ``evidence`` to read the details: see ``RuleMatches``).
+    Orders in ``matched`` count as evaluated; ids of orders that no longer exist are ignored.
+    Pass ``table`` to grade several rules' syncs with one read of the table.
+
+    A matched order with an active exception is a re-detection: when its details equal the
+    stored ones nothing changes; new evidence adds one occurrence and replaces the details.
     ``count_redetections=False`` (the periodic scans) leaves still-holding exceptions as they
-    are: a scan every minute is no new sighting, and would rewrite every active row.
+    are, without reading their evidence: the clock brings no new evidence.
 
     Queries: one per 8000 orders for each of the lock, the order facts, the recurrence
-    lookup, the insert, the re-detection and the auto-resolution updates, plus the events.
+    lookup, the insert and the auto-resolution update, plus the events, and one UPDATE per
+    500 exceptions with new evidence.
     """
     return exceptions_sync_rules(
-        outcomes=[(rule, matched)],
+        outcomes=[RuleMatches(rule, matched, evidence, unevaluated)],
         scope_order_ids=scope_order_ids,
         now=now,
         table=table,
@@ -415,7 +518,7 @@ def exceptions_sync(
 @transaction.atomic
 def exceptions_sync_rules(
     *,
-    outcomes: Sequence[tuple[ExceptionRule, Mapping[int, Mapping[str, Any]]]],
+    outcomes: Sequence[RuleMatches | tuple[ExceptionRule, Mapping[int, Mapping[str, Any]]]],
     scope_order_ids: Collection[int] | None,
     now: datetime | None = None,
     table: GradingTable | None = None,
@@ -424,35 +527,53 @@ def exceptions_sync_rules(
     """``exceptions_sync`` for several rules evaluated over the same orders, in the queries of one.
 
     A write that raises three exceptions on its order pays for one lock, one facts read, one
-    recurrence lookup, one insert and one events insert, not three of each. Returns one
-    result per outcome, in order.
+    recurrence lookup, one insert and one events insert, not three of each. ``outcomes`` are
+    ``RuleMatches`` (or ``(rule, matched details)`` pairs). Returns one result per outcome, in order.
     """
     now = now or timezone.now()
-    rules = {rule.pk: rule for rule, _matched in outcomes}
-    matched_ids = {rule.pk: set(matched) for rule, matched in outcomes}
-    details = {rule.pk: matched for rule, matched in outcomes}
+    given = [item if isinstance(item, RuleMatches) else RuleMatches(*item) for item in outcomes]
+    by_rule = {item.rule.pk: item for item in given}
+    rules = {rule_id: item.rule for rule_id, item in by_rule.items()}
+    matched_ids = {rule_id: set(item.matched) for rule_id, item in by_rule.items()}
     changes = {rule_id: _Changes() for rule_id in rules}
 
-    active: dict[int, dict[int, int]] = {rule_id: {} for rule_id in rules}  # rule → order → exception
+    # rule → order → (exception id, occurrences, stored details, channel, external id)
+    active: dict[int, dict[int, tuple]] = {rule_id: {} for rule_id in rules}
+    columns = ("rule_id", "order_id", "pk")
+    if count_redetections:
+        columns += ("occurrences", "details", "channel", "external_id")
     if scope_order_ids is None:
-        rows = _active_exceptions(rule_ids=rules, order__isnull=False).values_list("rule_id", "order_id", "pk")
-        for rule_id, order_id, pk in rows:
-            active[rule_id][order_id] = pk
+        for rule_id, order_id, *row in _active_exceptions(rule_ids=rules, order__isnull=False).values_list(*columns):
+            active[rule_id][order_id] = tuple(row)
     else:
         evaluated = set(scope_order_ids).union(*matched_ids.values())
         for chunk in chunked(sorted(evaluated)):
-            rows = _active_exceptions(rule_ids=rules, order_id__in=chunk).values_list("rule_id", "order_id", "pk")
-            for rule_id, order_id, pk in rows:
-                active[rule_id][order_id] = pk
+            rows = _active_exceptions(rule_ids=rules, order_id__in=chunk).values_list(*columns)
+            for rule_id, order_id, *row in rows:
+                active[rule_id][order_id] = tuple(row)
 
     to_create: list[tuple[int, int]] = []  # (rule id, order id)
+    renewals: list[_Renewal] = []
     for rule_id, found in active.items():
+        item = by_rule[rule_id]
         wanted = matched_ids[rule_id]
-        changes[rule_id].redetected_ids = sorted(found[order_id] for order_id in wanted & found.keys())
-        changes[rule_id].auto_resolved_ids = sorted(pk for order_id, pk in found.items() if order_id not in wanted)
-        to_create += [(rule_id, order_id) for order_id in sorted(wanted - found.keys())]
-    if count_redetections:
-        _redetect(exception_ids=sorted(pk for c in changes.values() for pk in c.redetected_ids), now=now)
+        skipped = set(item.unevaluated) - wanted
+        still = sorted(wanted & found.keys())
+        changes[rule_id].redetected_ids = [found[order_id][0] for order_id in still]
+        changes[rule_id].auto_resolved_ids = sorted(
+            row[0] for order_id, row in found.items() if order_id not in wanted and order_id not in skipped
+        )
+        new = sorted(wanted - found.keys())
+        to_create += [(rule_id, order_id) for order_id in new]
+        if count_redetections and still:
+            details = item.details_for(still)
+            for order_id in still:
+                pk, occurrences, stored, channel, external_id = found[order_id]
+                fresh = details.get(order_id, {})
+                if not evidence_equal(stored, fresh):
+                    renewals.append(_Renewal(pk, rules[rule_id], occurrences + 1, fresh, channel, external_id))
+                    changes[rule_id].renewed_ids.append(pk)
+    _renew(renewals=renewals, now=now)
     _auto_resolve(exception_ids=sorted(pk for c in changes.values() for pk in c.auto_resolved_ids), now=now)
 
     inserted: list[tuple[OrderException, Grade]] = []
@@ -461,32 +582,47 @@ def exceptions_sync_rules(
         recurrences = selectors.recent_ended_by_rule_and_order(
             rule_ids=rules, order_ids=facts.keys(), since=now - RECURRENCE_WINDOW
         )
+        details_by_rule: dict[int, dict[int, Details]] = {}
+        for rule_id in rules:
+            wanted = [order_id for r_id, order_id in to_create if r_id == rule_id and order_id in facts]
+            details_by_rule[rule_id] = by_rule[rule_id].details_for(wanted) if wanted else {}
         table = table if table is not None else grading_table()
         candidates, grades = [], []
-        for rule_id, order_id in to_create:
-            fact = facts.get(order_id)
-            if fact is None:
-                continue  # the order no longer exists
-            rule = rules[rule_id]
-            grade = table.decide(
-                rule=rule, channel=fact.channel, amount=fact.amount, customer_tags=fact.customer_tags, at=now
-            )
-            candidates.append(
-                _new_exception(
-                    rule=rule,
-                    grade=grade,
-                    order_id=order_id,
-                    channel=fact.channel,
-                    external_id=fact.external_id,
-                    details=details[rule_id][order_id],
-                    recurrence_of_id=recurrences.get((rule_id, order_id)),
-                    now=now,
+        with translation.override(settings.LANGUAGE_CODE):
+            for rule_id, order_id in to_create:
+                fact = facts.get(order_id)
+                if fact is None:
+                    continue  # the order no longer exists
+                rule = rules[rule_id]
+                grade = table.decide(
+                    rule=rule, channel=fact.channel, amount=fact.amount, customer_tags=fact.customer_tags, at=now
                 )
-            )
-            grades.append(grade)
+                candidates.append(
+                    _new_exception(
+                        rule=rule,
+                        grade=grade,
+                        order_id=order_id,
+                        channel=fact.channel,
+                        external_id=fact.external_id,
+                        details=details_by_rule[rule_id].get(order_id, {}),
+                        recurrence_of_id=recurrences.get((rule_id, order_id)),
+                        now=now,
+                    )
+                )
+                grades.append(grade)
 
         def lost_race(candidate: OrderException, winner_id: int) -> None:
+            # A concurrent writer raised it first: a re-detection of its row, with new evidence
+            # only if this one's details differ.
             changes[candidate.rule_id].redetected_ids.append(winner_id)
+            winner = OrderException.objects.select_for_update().values_list("occurrences", "details").get(pk=winner_id)
+            if not evidence_equal(winner[1], candidate.details):
+                rule = rules[candidate.rule_id]
+                renewal = _Renewal(
+                    winner_id, rule, winner[0] + 1, candidate.details, candidate.channel, candidate.external_id
+                )
+                _renew(renewals=[renewal], now=now)
+                changes[candidate.rule_id].renewed_ids.append(winner_id)
 
         inserted = _insert(
             candidates=candidates,
@@ -500,7 +636,7 @@ def exceptions_sync_rules(
     _record_events(
         auto_resolved_ids=[pk for c in changes.values() for pk in c.auto_resolved_ids], inserted=inserted, now=now
     )
-    return [changes[rule.pk].result() for rule, _matched in outcomes]
+    return [changes[item.rule.pk].result() for item in given]
 
 
 def _amount(details: Mapping[str, Any]) -> Decimal | None:
@@ -551,6 +687,11 @@ def missing_order_sync(
         )
         table = table if table is not None else grading_table()
         candidates, grades = [], []
+
+        def lost_race(_candidate: OrderException, winner_id: int) -> None:
+            _redetect(exception_ids=[winner_id], now=now)
+            changes.redetected_ids.append(winner_id)
+
         for external_id in to_create:
             own = details.get(external_id, {})
             grade = table.decide(rule=rule, channel=channel, amount=_amount(own), customer_tags=(), at=now)
@@ -573,7 +714,7 @@ def missing_order_sync(
             active_for=lambda exc: _active_exceptions(
                 rule_ids=[rule.pk], order__isnull=True, channel=channel, external_id=exc.external_id
             ),
-            lost_race=lambda _candidate, winner_id: changes.redetected_ids.append(winner_id),
+            lost_race=lost_race,
             now=now,
         )
         changes.created_ids = [exception.pk for exception, _grade in inserted]

@@ -133,13 +133,19 @@ def _lines_total_py(ctx, row) -> Decimal:
 
 
 def _latest_payment_orm(env: Env):
-    latest = Payment.objects.filter(order=OuterRef("pk")).order_by(
+    return Subquery(latest_payment_rows(env).values("status")[:1])
+
+
+def latest_payment_rows(env: Env):
+    """An order's payment attempts, latest first (the latest paid, then the latest created), as a
+    subquery correlated on the outer order."""
+    return Payment.objects.filter(order=OuterRef("pk")).order_by(
         F("paid_at").desc(nulls_last=True), "-created_at", "-id"
     )
-    return Subquery(latest.values("status")[:1])
 
 
-def _latest_payment_py(ctx, row) -> str | None:
+def latest_payment(ctx) -> Payment | None:
+    """The latest payment attempt of a loaded order, chosen as ``latest_payment_rows`` orders them."""
     if not ctx.payments:
         return None
     dated = [p for p in ctx.payments if p.paid_at is not None]
@@ -147,7 +153,12 @@ def _latest_payment_py(ctx, row) -> str | None:
     if dated:
         latest_time = max(p.paid_at for p in dated)
         pool = [p for p in dated if p.paid_at == latest_time]
-    return max(pool, key=lambda p: (p.created_at, p.id)).status
+    return max(pool, key=lambda p: (p.created_at, p.id))
+
+
+def _latest_payment_py(ctx, row) -> str | None:
+    payment = latest_payment(ctx)
+    return None if payment is None else payment.status
 
 
 def _last_tracking_orm(env: Env):
@@ -247,8 +258,13 @@ def _earlier_duplicate_candidates(env: Env):
     ).exclude(external_id=OuterRef("external_id"))
 
 
+def earlier_duplicate_rows(env: Env):
+    """The earlier duplicates of the outer order, the latest first (ties: the highest id)."""
+    return _earlier_duplicate_candidates(env).order_by("-placed_at", "-pk")
+
+
 def _earlier_duplicate_orm(env: Env):
-    return Subquery(_earlier_duplicate_candidates(env).order_by("-placed_at").values("placed_at")[:1])
+    return Subquery(earlier_duplicate_rows(env).values("placed_at")[:1])
 
 
 @cache
@@ -257,14 +273,17 @@ def _earlier_duplicate_sql(vendor: str) -> str:
     where compiling the queryset would cost more than the indexed lookup itself."""
     q = connection.ops.quote_name
     return (
-        f"SELECT t.{q('id')}, t.{q('placed_at')} FROM {q(Order._meta.db_table)} t "
+        f"SELECT t.{q('id')}, t.{q('placed_at')}, t.{q('channel')}, t.{q('external_id')} "
+        f"FROM {q(Order._meta.db_table)} t "
         f"WHERE t.{q('customer_phone')} = %s AND t.{q('line_signature')} = %s AND t.{q('total_amount')} = %s "
         f"AND t.{q('placed_at')} < %s AND t.{q('external_id')} <> %s AND t.{q('status')} <> %s "
-        f"ORDER BY t.{q('placed_at')} DESC"
+        f"ORDER BY t.{q('placed_at')} DESC, t.{q('id')} DESC"
     )
 
 
-def _earlier_duplicate_py(ctx, row) -> datetime | None:
+def earlier_duplicate(ctx) -> Order | None:
+    """The latest earlier duplicate of a loaded order (id, placed_at, channel and external_id
+    loaded), as ``earlier_duplicate_rows`` picks it; one indexed query."""
     order = ctx.order
     if not order.customer_phone:
         return None
@@ -277,8 +296,13 @@ def _earlier_duplicate_py(ctx, row) -> datetime | None:
         Order.Status.CANCELLED.value,
     ]
     for earlier in Order.objects.raw(_earlier_duplicate_sql(connection.vendor) + " LIMIT 1", params):
-        return earlier.placed_at
+        return earlier
     return None
+
+
+def _earlier_duplicate_py(ctx, row) -> datetime | None:
+    earlier = earlier_duplicate(ctx)
+    return None if earlier is None else earlier.placed_at
 
 
 # Ratios are rounded to 4 places on both sides, so that a price at exactly half the list price

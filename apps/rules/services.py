@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from django.db import connection, transaction
-from django.db.models import Q, QuerySet
+from django.db import DatabaseError, connection, transaction
+from django.db.models import Max, Min, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -26,7 +26,8 @@ from apps.exceptions import selectors as exception_selectors
 from apps.exceptions import services as exception_services
 from apps.orders.models import Order, OrderLine
 from apps.rules.compiler import condition_q
-from apps.rules.context import contexts_load
+from apps.rules.context import OrderContext, contexts_load
+from apps.rules.details import Details, details_from_contexts, details_from_database
 from apps.rules.evaluator import evaluate
 from apps.rules.fields import Env
 from apps.rules.language import Condition, RuleError, now_dependent, rule_check
@@ -42,14 +43,14 @@ PYTHON_PATH_MAX_ORDERS = 20
 _ID_CHUNK = 5000
 # SQLite binds at most 32,766 parameters: phones and signatures share one statement.
 _KEY_CHUNK = 4000
-# Orders a stock or product change can still concern (SPEC §3's inventory and pricing rules):
-# not ended, and not silent.
-SKU_SENSITIVE_STATUSES = (
-    Order.Status.PENDING_PAYMENT,
-    Order.Status.PAID,
-    Order.Status.REVIEWED,
-    Order.Status.SHIPPED,
-)
+# Failures that one order's data can cause: a date the database cannot shift ("string or blob
+# too big" on SQLite for the year 1), a value it cannot convert, arithmetic on it in Python. A
+# set-based query that fails so is retried over halves of its orders until the failure is
+# isolated to single orders; every other order is still evaluated (SPEC §7).
+_DATA_ERRORS = (DatabaseError, ArithmeticError, LookupError, TypeError, ValueError)
+# Orders singled out per rule and run at most; past that, the orders of the ranges still failing
+# are left unevaluated (their exceptions stay as they are) for the next run to retry.
+MAX_ISOLATED = 20
 
 
 # --- Rules ------------------------------------------------------------------------------------
@@ -80,11 +81,115 @@ def rule_update(*, rule: ExceptionRule, **changes: Any) -> ExceptionRule:
     return rule
 
 
-def _rule_failed(rule: ExceptionRule, exc: Exception) -> None:
-    logger.exception("rule %s failed at run time", rule.code)
-    ExceptionRule.objects.filter(pk=rule.pk).update(
-        last_error=f"{type(exc).__name__}: {exc}"[:2000], last_error_at=timezone.now()
-    )
+def _rule_failed(rule: ExceptionRule, exc: Exception, *, isolated: _Isolated | None = None) -> str:
+    """Record a run-time failure on the rule (shown to admins); returns the recorded text.
+
+    With ``isolated``, the failure was confined to some orders, which the text names.
+    """
+    text = f"{type(exc).__name__}: {exc}"
+    if isolated is not None and isolated.unevaluated:
+        logger.error("rule %s failed for orders %s", rule.code, isolated.bad, exc_info=exc)
+        text = _("%(error)s — orders %(orders)s could not be evaluated; every other order was.") % {
+            "error": text,
+            "orders": ", ".join(str(pk) for pk in isolated.bad),
+        }
+        more = len(isolated.unevaluated) - len(isolated.bad)
+        if more > 0:
+            text += " " + _("%(count)d more orders were left for the next scan.") % {"count": more}
+    else:
+        logger.error("rule %s failed at run time", rule.code, exc_info=exc)
+    ExceptionRule.objects.filter(pk=rule.pk).update(last_error=text[:2000], last_error_at=timezone.now())
+    return text
+
+
+@dataclass
+class _Isolated:
+    """The orders a rule could not be evaluated for, and why."""
+
+    bad: list[int] = field(default_factory=list)  # single orders the failure was traced to
+    unevaluated: list[int] = field(default_factory=list)  # all orders left out, the bad ones included
+    error: Exception | None = None
+
+    def add(self, other: _Isolated) -> None:
+        self.bad += other.bad
+        self.unevaluated += other.unevaluated
+        self.error = self.error or other.error
+
+
+def _isolating(
+    run: Callable[[Any], list],
+    whole: Any,
+    *,
+    split: Callable[[Any], tuple[Any, Any] | None],
+    ids_of: Callable[[Any], list[int]],
+    empty: Any,
+) -> tuple[list, _Isolated]:
+    """``run(whole)``; if it fails on the data, ``run`` over halves (``split``) until single orders.
+
+    Each attempt has its own savepoint. A failure that ``run(empty)`` (no orders) repeats is no
+    data's fault: it is raised, and the caller records the rule as failed. Returns the results
+    of the parts that ran and the orders left out.
+    """
+    isolated = _Isolated()
+    try:
+        with transaction.atomic():
+            return run(whole), isolated
+    except _DATA_ERRORS as exc:
+        try:
+            with transaction.atomic():
+                run(empty)
+        except _DATA_ERRORS:
+            raise exc from None
+        isolated.error = exc
+    results: list = []
+    pending = list(split(whole) or ())
+    if not pending:
+        isolated.bad += ids_of(whole)
+        isolated.unevaluated += ids_of(whole)
+    while pending:
+        part = pending.pop(0)
+        try:
+            with transaction.atomic():
+                results += run(part)
+            continue
+        except _DATA_ERRORS:
+            pass
+        halves = split(part)
+        if halves is None:
+            isolated.bad += ids_of(part)
+            isolated.unevaluated += ids_of(part)
+        elif len(isolated.bad) >= MAX_ISOLATED:
+            isolated.unevaluated += ids_of(part)
+        else:
+            pending[:0] = halves
+    return results, isolated
+
+
+def _split_ids(ids: list[int]) -> tuple[list[int], list[int]] | None:
+    return None if len(ids) <= 1 else (ids[: len(ids) // 2], ids[len(ids) // 2 :])
+
+
+def _split_range(part: tuple[int, int] | None) -> tuple[tuple[int, int], tuple[int, int]] | None:
+    """Halves of an id range; ``None`` (all orders) splits into halves of the stored ids' range."""
+    if part is None:
+        bounds = Order.objects.aggregate(low=Min("pk"), high=Max("pk"))
+        if bounds["low"] is None:
+            return None
+        part = (bounds["low"], bounds["high"])
+    low, high = part
+    if low >= high:
+        return None
+    middle = (low + high) // 2
+    return (low, middle), (middle + 1, high)
+
+
+def _range_ids(part: tuple[int, int] | None) -> list[int]:
+    orders = Order.objects.all() if part is None else Order.objects.filter(pk__range=part)
+    return list(orders.order_by("pk").values_list("pk", flat=True))
+
+
+def _range_scope(part: tuple[int, int] | None) -> QuerySet[Order]:
+    return Order.objects.all() if part is None else Order.objects.filter(pk__range=part)
 
 
 @dataclass(frozen=True)
@@ -143,9 +248,14 @@ class RuleOutcome:
     matched: int = 0
     created: int = 0
     redetected: int = 0
+    renewed: int = 0
     auto_resolved: int = 0
     seconds: float = 0.0
     error: str = ""
+
+    def take(self, result: exception_services.SyncResult) -> None:
+        self.created, self.redetected = result.created, result.redetected
+        self.renewed, self.auto_resolved = result.renewed, result.auto_resolved
 
 
 @dataclass
@@ -158,25 +268,94 @@ class DetectionReport:
         return sum(outcome.created for outcome in self.outcomes)
 
 
-def _sync(
-    rule: ExceptionRule,
-    scope: Collection[int] | None,
-    matched: Iterable[int],
-    now: datetime,
-    table,
-    outcome,
-    *,
-    count_redetections: bool = True,
-) -> None:
-    result = exception_services.exceptions_sync(
-        rule=rule,
-        scope_order_ids=scope,
-        matched={pk: {} for pk in matched},
-        now=now,
-        table=table,
-        count_redetections=count_redetections,
-    )
-    outcome.created, outcome.redetected, outcome.auto_resolved = result.created, result.redetected, result.auto_resolved
+@dataclass
+class _Pending:
+    """A rule evaluated over the orders, waiting for the exceptions sync."""
+
+    active: ActiveRule
+    matches: exception_services.RuleMatches
+    outcome: RuleOutcome
+
+
+def _evidence_reader(active: ActiveRule, env: Env) -> Callable[[list[int]], Mapping[int, Details]]:
+    """Read the details of matched orders set-based, when the sync asks for them.
+
+    A failure on one order's data is isolated as the matching is: that order's exception is
+    still raised, with no details, and the others get theirs.
+    """
+    rule = active.rule
+
+    def read(ids: list[int]) -> Mapping[int, Details]:
+        def run(part: list[int]) -> list:
+            found = details_from_database(
+                code=rule.code, condition=active.condition, params=rule.params or {}, order_ids=part, env=env
+            )
+            return list(found.items())
+
+        try:
+            found, isolated = _isolating(run, ids, split=_split_ids, ids_of=list, empty=[0])
+        except _DATA_ERRORS:
+            logger.exception("the details of rule %s could not be read", rule.code)
+            return {}
+        if isolated.error is not None:
+            logger.error(
+                "the details of rule %s failed for orders %s", rule.code, isolated.bad, exc_info=isolated.error
+            )
+        return dict(found)
+
+    return read
+
+
+def _details_loaded(active: ActiveRule, contexts: Mapping[int, OrderContext], env: Env) -> dict[int, Details]:
+    """The details of matched loaded orders, read in Python; one order failing gets none."""
+    rule = active.rule
+
+    def run(part: list[int]) -> list:
+        found = details_from_contexts(
+            code=rule.code,
+            condition=active.condition,
+            params=rule.params or {},
+            contexts={pk: contexts[pk] for pk in part},
+            env=env,
+        )
+        return list(found.items())
+
+    try:
+        found, isolated = _isolating(run, sorted(contexts), split=_split_ids, ids_of=list, empty=[])
+    except _DATA_ERRORS:
+        logger.exception("the details of rule %s could not be read", rule.code)
+        return {}
+    if isolated.error is not None:
+        logger.error("the details of rule %s failed for orders %s", rule.code, isolated.bad, exc_info=isolated.error)
+    return dict(found)
+
+
+def _evaluate_loaded(active: ActiveRule, contexts: Mapping[int, OrderContext]) -> tuple[list[int], _Isolated]:
+    """The loaded orders the rule matches; an order whose data makes it fail is left out."""
+
+    def run(ids: list[int]) -> list[int]:
+        return [
+            pk
+            for pk in ids
+            if contexts[pk].order.status not in SILENT_STATUSES and evaluate(active.condition, contexts[pk])
+        ]
+
+    return _isolating(run, sorted(contexts), split=_split_ids, ids_of=list, empty=[])
+
+
+def _evaluate_compiled(active: ActiveRule, ids: list[int], env: Env) -> tuple[list[int], _Isolated]:
+    """The orders among ``ids`` the rule's compiled query matches, one query per chunk."""
+    matched: list[int] = []
+    isolated = _Isolated()
+
+    def run(part: list[int]) -> list[int]:
+        return _matching_ids(Order.objects.filter(pk__in=part), active.condition, env)
+
+    for start in range(0, len(ids), _ID_CHUNK):
+        found, part_isolated = _isolating(run, ids[start : start + _ID_CHUNK], split=_split_ids, ids_of=list, empty=[0])
+        matched += found
+        isolated.add(part_isolated)
+    return matched, isolated
 
 
 def detect_orders(
@@ -184,8 +363,11 @@ def detect_orders(
 ) -> DetectionReport:
     """Evaluate the active rules for these orders and sync their exceptions.
 
-    Few orders are evaluated in Python on loaded rows; many through one query per rule
-    restricted to them. Both give the same answers (tests/rules/test_property.py).
+    Few orders are evaluated in Python on loaded rows, with their details read from the same
+    rows; many through one query per rule restricted to them, with the details read set-based
+    for the matches the sync needs. Both give the same answers (tests/rules/test_property.py,
+    tests/rules/test_details.py). An order whose data makes a rule fail is left out of that
+    rule (its exceptions stay as they are) and named on the rule; the others are evaluated.
     """
     now = now or timezone.now()
     ids = sorted(set(order_ids))
@@ -198,29 +380,29 @@ def detect_orders(
     # One read of what is already raised on these orders: a rule that matches none of them
     # and has nothing active on them needs no sync at all (the common case for most rules).
     already = exception_selectors.active_rule_ids_by_order(order_ids=ids)
-    pending: list[tuple[ActiveRule, list[int], RuleOutcome]] = []
+    pending: list[_Pending] = []
     for active in rules:
         outcome = RuleOutcome(active.rule.code)
         started = time.perf_counter()
         try:
-            with transaction.atomic():
-                if contexts is not None:
-                    matched = [
-                        pk
-                        for pk, ctx in contexts.items()
-                        if ctx.order.status not in SILENT_STATUSES and evaluate(active.condition, ctx)
-                    ]
-                else:
-                    matched = []
-                    for start in range(0, len(ids), _ID_CHUNK):
-                        chunk = ids[start : start + _ID_CHUNK]
-                        matched += _matching_ids(Order.objects.filter(pk__in=chunk), active.condition, env)
+            if contexts is not None:
+                matched, isolated = _evaluate_loaded(active, contexts)
+                details = _details_loaded(active, {pk: contexts[pk] for pk in matched}, env) if matched else {}
+                matches = exception_services.RuleMatches(
+                    active.rule, {pk: details.get(pk, {}) for pk in matched}, unevaluated=isolated.unevaluated
+                )
+            else:
+                matched, isolated = _evaluate_compiled(active, ids, env)
+                matches = exception_services.RuleMatches(
+                    active.rule, matched, _evidence_reader(active, env), isolated.unevaluated
+                )
             outcome.matched = len(matched)
+            if isolated.error is not None:
+                outcome.error = _rule_failed(active.rule, isolated.error, isolated=isolated)
             if matched or already.get(active.rule.pk):
-                pending.append((active, matched, outcome))
+                pending.append(_Pending(active, matches, outcome))
         except Exception as exc:  # a failing rule must not fail the write (SPEC §7)
-            outcome.error = str(exc)
-            _rule_failed(active.rule, exc)
+            outcome.error = _rule_failed(active.rule, exc)
         outcome.seconds = time.perf_counter() - started
         report.outcomes.append(outcome)
     if pending:
@@ -228,37 +410,32 @@ def detect_orders(
     return report
 
 
-def _sync_pending(pending: list[tuple[ActiveRule, list[int], RuleOutcome]], ids: list[int], now: datetime) -> None:
+def _sync_pending(pending: list[_Pending], ids: list[int], now: datetime) -> None:
     """Sync the rules that need it in one pass (one lock, one insert, one events insert for all);
     if that fails, rule by rule, each in its own savepoint, so one rule cannot lose the others'."""
     started = time.perf_counter()
-    table = exception_services.grading_table() if any(matched for _active, matched, _outcome in pending) else None
+    table = exception_services.grading_table() if any(item.matches.matched for item in pending) else None
     try:
         with transaction.atomic():
             results = exception_services.exceptions_sync_rules(
-                outcomes=[(active.rule, {pk: {} for pk in matched}) for active, matched, _outcome in pending],
-                scope_order_ids=ids,
-                now=now,
-                table=table,
+                outcomes=[item.matches for item in pending], scope_order_ids=ids, now=now, table=table
             )
-        for (_active, _matched, outcome), result in zip(pending, results, strict=True):
-            outcome.created, outcome.redetected, outcome.auto_resolved = (
-                result.created,
-                result.redetected,
-                result.auto_resolved,
-            )
+        for item, result in zip(pending, results, strict=True):
+            item.outcome.take(result)
     except Exception:  # isolate the failing rule below, as a failing evaluation is isolated
         logger.exception("the combined exceptions sync failed; syncing rule by rule")
-        for active, matched, outcome in pending:
+        for item in pending:
             try:
                 with transaction.atomic():
-                    _sync(active.rule, ids, matched, now, table, outcome)
+                    result = exception_services.exceptions_sync_rules(
+                        outcomes=[item.matches], scope_order_ids=ids, now=now, table=table
+                    )[0]
+                item.outcome.take(result)
             except Exception as exc:
-                outcome.error = str(exc)
-                _rule_failed(active.rule, exc)
+                item.outcome.error = _rule_failed(item.active.rule, exc)
     share = (time.perf_counter() - started) / len(pending)
-    for _active, _matched, outcome in pending:
-        outcome.seconds += share
+    for item in pending:
+        item.outcome.seconds += share
 
 
 def _matching_ids(scope: QuerySet[Order], condition: Condition, env: Env) -> list[int]:
@@ -275,21 +452,24 @@ def _matching_ids(scope: QuerySet[Order], condition: Condition, env: Env) -> lis
 
 
 def detect_scope(*, scope: QuerySet[Order], now: datetime | None = None) -> DetectionReport:
-    """Re-evaluate a set of orders given as a query (e.g. the open orders holding a SKU whose
-    stock changed): one query per rule for the matches, one for the scope's ids."""
-    ids = list(scope.values_list("pk", flat=True))
+    """Re-evaluate a set of orders given as a query (e.g. the orders holding a SKU whose stock
+    changed): one query for the scope's ids, then one query per rule and chunk for the matches."""
+    ids = list(scope.order_by().values_list("pk", flat=True))
     return detect_orders(order_ids=ids, now=now)
 
 
 def detect_sku(*, sku: str, now: datetime | None = None) -> DetectionReport:
-    """Re-evaluate the orders a SKU's stock level or product record concerns.
+    """Re-evaluate the orders a SKU's stock level or product record concerns (SPEC §3).
 
-    Those are the open orders holding the SKU (any line) and the orders holding it that have an
-    active exception (so that it can clear). One query selects them all.
+    Those are every order holding the SKU (on any line) that the rules can still apply to, not
+    cancelled or refunded, whatever its stage (a corrected list price can make a delivered
+    order's price an anomaly), and the cancelled or refunded ones holding it that still have an
+    active exception (so that it can clear). One query selects them all; more than a few are
+    evaluated through the compiled queries.
     """
     holding = OrderLine.objects.filter(sku=sku).values("order_id")
     scope = Order.objects.filter(pk__in=holding).filter(
-        Q(status__in=SKU_SENSITIVE_STATUSES) | Q(pk__in=exception_selectors.orders_with_active_exceptions())
+        ~Q(status__in=SILENT_STATUSES) | Q(pk__in=exception_selectors.orders_with_active_exceptions())
     )
     return detect_scope(scope=scope, now=now)
 
@@ -320,13 +500,26 @@ def detect_arrivals(
     return detect_orders(order_ids=ids, now=now)
 
 
+def _scan_matches(active: ActiveRule, env: Env) -> tuple[list[int], _Isolated]:
+    """The rule's compiled query over all orders; a failure one order's data causes is retried
+    over halves of the id range until it is isolated, so it never fails the rule for all."""
+
+    def run(part: tuple[int, int] | None) -> list[int]:
+        return _matching_ids(_range_scope(part), active.condition, env)
+
+    return _isolating(run, None, split=_split_range, ids_of=_range_ids, empty=(0, -1))
+
+
 def scan(
     *, now: datetime | None = None, time_based_only: bool = False, codes: Collection[str] | None = None
 ) -> DetectionReport:
     """Full set-based scan: each rule is one query over all orders, then one sync.
 
-    New matches raise exceptions, active exceptions whose condition cleared auto-resolve, and
-    still-holding ones are left as they are (reported as ``redetected``).
+    New matches raise exceptions (with their details read set-based, for those orders only),
+    active exceptions whose condition cleared auto-resolve, and still-holding ones are left as
+    they are (reported as ``redetected``): a scan is no new evidence. Orders whose data makes a
+    rule's query fail are isolated, named on the rule and left as they are; the rule still
+    raises and clears exceptions for all the other orders.
     """
     now = now or timezone.now()
     env = Env(now=now)
@@ -338,13 +531,24 @@ def scan(
         started = time.perf_counter()
         try:
             with transaction.atomic():
-                matched = _matching_ids(Order.objects.all(), active.condition, env)
+                matched, isolated = _scan_matches(active, env)
                 outcome.matched = len(matched)
-                # A scan is no new sighting: occurrences count the writes that found the exception.
-                _sync(active.rule, None, matched, now, table, outcome, count_redetections=False)
+                result = exception_services.exceptions_sync(
+                    rule=active.rule,
+                    scope_order_ids=None,
+                    matched=matched,
+                    evidence=_evidence_reader(active, env),
+                    unevaluated=isolated.unevaluated,
+                    now=now,
+                    table=table,
+                    # A scan is no new sighting: occurrences count new evidence found by writes.
+                    count_redetections=False,
+                )
+                outcome.take(result)
+            if isolated.error is not None:
+                outcome.error = _rule_failed(active.rule, isolated.error, isolated=isolated)
         except Exception as exc:  # recorded on the rule; the other rules still run
-            outcome.error = str(exc)
-            _rule_failed(active.rule, exc)
+            outcome.error = _rule_failed(active.rule, exc)
         outcome.seconds = time.perf_counter() - started
         report.outcomes.append(outcome)
     return report

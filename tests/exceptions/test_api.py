@@ -62,7 +62,7 @@ def test_the_list_shows_the_spec_fields_of_each_exception(api, stock_rule):
     assert item["assignee"] is None
     assert item["occurrences"] == 1
     assert item["resolved_at"] is None
-    assert item["summary"].startswith(stock_rule.name)
+    assert item["summary"].startswith(stock_rule.name_en)  # the request's language (the tests' default, en)
 
 
 def test_the_detail_adds_the_details_and_the_audit_trail(api, stock_rule):

@@ -49,7 +49,8 @@ def test_a_matched_order_gets_one_open_graded_exception(stock_rule):
     assert exception.occurrences == 1
     assert exception.is_recurrence is False
     assert exception.details == {"sku": "SKU-1", "short_by": 3}
-    assert exception.summary == f"{stock_rule.name} (sku=SKU-1, short_by=3)"
+    # Stored in the site's language (English in the tests): details of no known shape read as facts.
+    assert exception.summary == f"{stock_rule.name_en}: sku=SKU-1; short_by=3"
     assert list(exception.events.values_list("kind", flat=True)) == [ExceptionEvent.Kind.DETECTED]
 
 
@@ -58,7 +59,7 @@ def test_a_detector_may_word_the_summary_itself(payment_rule):
     exceptions_sync(
         rule=payment_rule, scope_order_ids=None, matched={order.pk: {"summary": "付款未到账但订单状态已更新"}}
     )
-    assert OrderException.objects.get().summary == f"{payment_rule.name}: 付款未到账但订单状态已更新"
+    assert OrderException.objects.get().summary == f"{payment_rule.name_en}: 付款未到账但订单状态已更新"
 
 
 def test_a_high_value_order_gets_a_more_severe_exception(payment_rule):
@@ -67,18 +68,95 @@ def test_a_high_value_order_gets_a_more_severe_exception(payment_rule):
     assert OrderException.objects.get(order=order).severity == Severity.HIGH
 
 
-def test_a_re_detection_adds_an_occurrence_instead_of_a_second_exception(stock_rule):
+def test_a_re_detection_with_the_same_evidence_changes_nothing(stock_rule):
     order = OrderFactory()
     first = timezone.now()
-    exceptions_sync(rule=stock_rule, scope_order_ids=[order.pk], matched={order.pk: {}}, now=first)
+    evidence = {"lines": [{"sku": "SKU-1", "quantity": 5, "available": 2, "short": 3}]}
+    exceptions_sync(rule=stock_rule, scope_order_ids=[order.pk], matched={order.pk: evidence}, now=first)
+    before = OrderException.objects.get(order=order)
     later = first + timedelta(minutes=5)
-    result = exceptions_sync(rule=stock_rule, scope_order_ids=[order.pk], matched={order.pk: {}}, now=later)
-    assert (result.created, result.redetected, result.auto_resolved) == (0, 1, 0)
+    for _ in range(3):
+        result = exceptions_sync(rule=stock_rule, scope_order_ids=[order.pk], matched={order.pk: evidence}, now=later)
+        assert (result.created, result.redetected, result.renewed, result.auto_resolved) == (0, 1, 0, 0)
+    exception = OrderException.objects.get(order=order)
+    assert exception.occurrences == 1
+    assert (exception.detected_at, exception.last_detected_at) == (first, first)
+    assert exception.updated_at == before.updated_at
+    assert exception.events.count() == 1
+
+
+def test_a_re_detection_with_new_evidence_adds_one_occurrence_and_replaces_the_details(stock_rule):
+    order = OrderFactory()
+    first = timezone.now()
+    short_3 = {"lines": [{"sku": "SKU-1", "quantity": 5, "available": 2, "short": 3}]}
+    short_4 = {"lines": [{"sku": "SKU-1", "quantity": 5, "available": 1, "short": 4}]}
+    exceptions_sync(rule=stock_rule, scope_order_ids=[order.pk], matched={order.pk: short_3}, now=first)
+    later = first + timedelta(minutes=5)
+    result = exceptions_sync(rule=stock_rule, scope_order_ids=[order.pk], matched={order.pk: short_4}, now=later)
+    assert (result.created, result.redetected, result.renewed) == (0, 1, 1)
+    exceptions_sync(rule=stock_rule, scope_order_ids=[order.pk], matched={order.pk: short_4}, now=later)
     exception = OrderException.objects.get(order=order)
     assert exception.occurrences == 2
+    assert exception.details == short_4
     assert exception.detected_at == first
     assert exception.last_detected_at == later
-    assert exception.events.count() == 1  # re-detections are counted, not logged
+    again = exception.events.get(kind=ExceptionEvent.Kind.REDETECTED)
+    assert again.data == {"occurrences": 2, "details": short_4}
+
+
+def test_how_late_an_order_is_by_now_is_no_new_evidence(stock_rule):
+    order = OrderFactory()
+    due = {"reference": "paid_at", "due_at": "2026-11-20T10:00:00+00:00", "late_minutes": 5}
+    exceptions_sync(rule=stock_rule, scope_order_ids=[order.pk], matched={order.pk: due})
+    later = {**due, "late_minutes": 65}
+    assert exceptions_sync(rule=stock_rule, scope_order_ids=[order.pk], matched={order.pk: later}).renewed == 0
+    moved = {**due, "due_at": "2026-11-20T11:00:00+00:00"}
+    assert exceptions_sync(rule=stock_rule, scope_order_ids=[order.pk], matched={order.pk: moved}).renewed == 1
+    assert OrderException.objects.get().occurrences == 2
+
+
+def test_details_are_read_only_for_the_orders_the_sync_needs(stock_rule):
+    """With ``evidence``, the sync asks for the details of new exceptions and of re-detections
+    (to compare), never of orders that did not match."""
+    held, new, cleared = OrderFactory(), OrderFactory(), OrderFactory()
+    exceptions_sync(rule=stock_rule, scope_order_ids=None, matched={held.pk: {"n": 1}, cleared.pk: {"n": 1}})
+    asked: list[list[int]] = []
+
+    def evidence(ids):
+        asked.append(ids)
+        return {pk: {"n": 2 if pk == held.pk else 1} for pk in ids}
+
+    ids = [held.pk, new.pk, cleared.pk]
+    result = exceptions_sync(rule=stock_rule, scope_order_ids=ids, matched=[held.pk, new.pk], evidence=evidence)
+    assert sorted(pk for call in asked for pk in call) == sorted([held.pk, new.pk])
+    assert (result.created, result.renewed, result.auto_resolved) == (1, 1, 1)
+    assert OrderException.objects.get(order=new, status="open").details == {"n": 1}
+    assert OrderException.objects.get(order=held).details == {"n": 2}
+
+
+def test_a_scan_reads_no_evidence_of_exceptions_that_still_hold(stock_rule):
+    held = OrderFactory()
+    exceptions_sync(rule=stock_rule, scope_order_ids=None, matched={held.pk: {"n": 1}})
+    asked: list[int] = []
+    result = exceptions_sync(
+        rule=stock_rule,
+        scope_order_ids=None,
+        matched=[held.pk],
+        evidence=lambda ids: asked.extend(ids) or {},
+        count_redetections=False,
+    )
+    assert (result.redetected, result.renewed, asked) == (1, 0, [])
+
+
+def test_unevaluated_orders_keep_their_exceptions(stock_rule):
+    """A rule that could not be evaluated for an order (its data made the query fail) neither
+    raises nor clears anything on it."""
+    kept, cleared = OrderFactory(), OrderFactory()
+    exceptions_sync(rule=stock_rule, scope_order_ids=None, matched={kept.pk: {}, cleared.pk: {}})
+    result = exceptions_sync(rule=stock_rule, scope_order_ids=None, matched={}, unevaluated=[kept.pk])
+    assert result.auto_resolved == 1
+    assert _status(kept, stock_rule) == [ExceptionStatus.OPEN]
+    assert _status(cleared, stock_rule) == [ExceptionStatus.AUTO_RESOLVED]
 
 
 def test_a_late_re_detection_never_moves_the_last_detection_back(stock_rule):
@@ -218,8 +296,9 @@ def test_a_sync_costs_the_same_queries_for_three_orders_as_for_thirty(stock_rule
     assert queries_for(3) == queries_for(30)
 
 
-def test_an_insert_that_loses_a_race_counts_as_a_re_detection(stock_rule):
-    """The fallback path of a concurrent writer: its row conflicts with the winner's, which gains an occurrence."""
+def test_an_insert_that_loses_a_race_hands_the_winner_to_the_caller(stock_rule):
+    """The fallback path of a concurrent writer: its row conflicts with the winner's, which the
+    caller then treats as a re-detection (tests/exceptions/test_concurrency.py runs the race)."""
     from apps.exceptions import services
 
     order = OrderFactory()
@@ -247,7 +326,7 @@ def test_an_insert_that_loses_a_race_counts_as_a_re_detection(stock_rule):
     )
     assert inserted == []
     assert lost == [winner]
-    assert OrderException.objects.get().occurrences == 2
+    assert OrderException.objects.get().occurrences == 1
 
 
 # --- Missing orders -----------------------------------------------------------------------------

@@ -313,12 +313,17 @@ def test_missing_order_is_raised_by_reconciliation_and_resolved_when_the_order_a
     assert exception.status == "auto_resolved" and exception.order_id == arrived
 
 
-def test_a_redetection_counts_occurrences_and_keeps_one_exception(api):
+def test_a_redetection_counts_new_evidence_only_and_keeps_one_exception(api):
     order_id = post(api, clean_order(customer={"name": ""}))
     api.patch(f"/api/v1/orders/{order_id}/", {"status": "reviewed"}, format="json")
     exception = OrderException.objects.get(order_id=order_id, rule__code="CUSTOMER_INFO_INVALID")
-    # Detected at the order write, again at the payment's and again at the patch's.
-    assert exception.occurrences == 3 and exception.status == "open"
+    # Detected again at the payment's write and at the patch's, with the same empty name: no news.
+    assert exception.occurrences == 1 and exception.status == "open"
+    api.patch(f"/api/v1/orders/{order_id}/", {"customer": {"phone": "12345"}}, format="json")
+    exception.refresh_from_db()
+    assert exception.occurrences == 2
+    assert exception.details["problems"] == ["name_empty", "phone_invalid"]
+    assert OrderException.objects.filter(order_id=order_id, rule__code="CUSTOMER_INFO_INVALID").count() == 1
 
 
 def test_the_exception_carries_grading(api):
