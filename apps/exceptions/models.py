@@ -15,6 +15,7 @@ from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from apps.common.i18n import localized
 from apps.common.models import TimeStampedModel
 from apps.orders.models import MONEY, Channel
 from apps.rules.models import Category, Severity
@@ -268,6 +269,7 @@ class GradingRule(TimeStampedModel):
 
     position = models.PositiveIntegerField(_("position"), default=100, help_text=_("Lower positions are tried first."))
     name = models.CharField(_("name"), max_length=128, blank=True)
+    name_en = models.CharField(_("English name"), max_length=128, blank=True)
     is_active = models.BooleanField(_("active"), default=True)
 
     category = models.CharField(_("category"), max_length=16, choices=Category.choices, blank=True)
@@ -347,7 +349,12 @@ class GradingRule(TimeStampedModel):
         indexes = [models.Index(fields=["is_active", "position"], name="exc_grading_active_pos_idx")]
 
     def __str__(self) -> str:
-        return self.name or f"#{self.position}"
+        return self.display_name or f"#{self.position}"
+
+    @property
+    def display_name(self) -> str:
+        """The name in the page's language."""
+        return localized(self.name, self.name_en)
 
     def clean(self) -> None:
         errors = {}
