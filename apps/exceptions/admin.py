@@ -13,6 +13,7 @@ from unfold.admin import ModelAdmin
 
 from apps.console import components
 from apps.exceptions import presentation
+from apps.exceptions.evidence import duration_text
 from apps.exceptions.models import ACTIVE_STATUSES, GradingRule, NotifyChannel, OrderException
 from apps.exceptions.services import RESOLUTION_FACTOR
 
@@ -277,8 +278,8 @@ class GradingRuleAdmin(ModelAdmin):
     def deadlines(self, obj: GradingRule) -> str:
         resolution = obj.resolution_minutes or obj.first_response_minutes * RESOLUTION_FACTOR
         return _("%(first)s / %(resolution)s") % {
-            "first": presentation.minutes_text(obj.first_response_minutes),
-            "resolution": presentation.minutes_text(resolution),
+            "first": duration_text(obj.first_response_minutes),
+            "resolution": duration_text(resolution),
         }
 
     @admin.display(description=_("notification channels"))

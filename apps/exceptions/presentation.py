@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 
+from apps.exceptions import evidence as ev
 from apps.exceptions.models import ExceptionEvent, GradingRule, OrderException
 
 
@@ -24,38 +24,20 @@ class TimelineEntry:
 
 def summary(exception: OrderException) -> str:
     """One line in the active language."""
-    from apps.exceptions import evidence as ev
-
-    render = getattr(ev, "exception_summary_text", None)
-    return render(exception) if render else exception.summary
+    return ev.exception_summary_text(exception)
 
 
-def evidence(exception: OrderException) -> list:
+def evidence(exception: OrderException) -> list[ev.EvidenceItem]:
     """The facts that raised the exception, as labelled values (see ``apps.exceptions.evidence``)."""
-    from apps.exceptions import evidence as ev
-
     return ev.exception_evidence(exception)
 
 
 def timeline(events: Iterable[ExceptionEvent]) -> list[TimelineEntry]:
     """The audit trail, oldest first, each event as a sentence."""
-    from apps.exceptions import evidence as ev
-
     return [
         TimelineEntry(at=event.at, actor=str(event.actor) if event.actor_id else "", text=ev.event_text(event))
         for event in events
     ]
-
-
-def minutes_text(minutes: int) -> str:
-    """``90`` → "1 h 30 min" / "1 小时 30 分钟"."""
-    hours, rest = divmod(minutes, 60)
-    parts = []
-    if hours:
-        parts.append(ngettext("%(n)d h", "%(n)d h", hours) % {"n": hours})
-    if rest or not hours:
-        parts.append(ngettext("%(n)d min", "%(n)d min", rest) % {"n": rest})
-    return " ".join(parts)
 
 
 def grading_conditions(row: GradingRule) -> str:

@@ -14,6 +14,7 @@ from typing import Any
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from apps.exceptions.evidence import duration_text
 from apps.orders.models import Channel, Order, Payment
 from apps.rules.fields import COLLECTIONS, fields_of
 from apps.rules.language import parse_duration
@@ -52,20 +53,9 @@ SCOPE_CHOICES = {
 }
 
 
-def duration_text(text: str) -> str:
-    """``"2h"`` → "2 h" / "2 小时"; ``"1h30m"`` → "1 h 30 min"."""
-    seconds = int(parse_duration(text).total_seconds())
-    days, rest = divmod(seconds, 86400)
-    hours, rest = divmod(rest, 3600)
-    minutes = rest // 60
-    parts = []
-    if days:
-        parts.append(_("%(n)d d") % {"n": days})
-    if hours:
-        parts.append(_("%(n)d h") % {"n": hours})
-    if minutes or not parts:
-        parts.append(_("%(n)d min") % {"n": minutes})
-    return " ".join(parts)
+def _duration_text(text: str) -> str:
+    """``"2h"`` → "2 h 0 min" / "2 小时 0 分钟"; ``"1h30m"`` → "1 h 30 min"."""
+    return duration_text(int(parse_duration(text).total_seconds()) // 60)
 
 
 def _label(scope: str, name: str) -> str:
@@ -102,7 +92,7 @@ def _leaf(node: dict[str, Any], scope: str, params: dict[str, Any]) -> str:
     if op in ("older_than", "newer_than"):
         duration = _value(scope, field, value, params)
         with contextlib.suppress(ValueError, TypeError):
-            duration = duration_text(duration)
+            duration = _duration_text(duration)
         phrase = (
             _("%(field)s is more than %(duration)s ago")
             if op == "older_than"
