@@ -443,6 +443,11 @@ _BUILTIN: dict[str, tuple[Callable[[Mapping[str, Any], Any, bool], _Rendered], t
 
 # --- Any other rule: the values of the fields it read -------------------------------------------
 
+# What identifies a row comes first in its evidence (the rest alphabetically).
+_ROW_KEY_ORDER = {
+    key: index
+    for index, key in enumerate(("line_no", "shipment_id", "transaction_id", "sku", "carrier", "tracking_number"))
+}
 _VERDICTS = frozenset({"valid_phone", "valid_email", "valid_tracking"})
 _COLLECTION_LABELS = {
     "lines": gettext_lazy("order line"),
@@ -459,6 +464,10 @@ def _field_value(scope: str, name: str, value: Any, currency: str | None) -> tup
         definition = rule_selectors.rule_field(scope=scope, name=base)
         field_label = str(definition.label) if definition else base
         return _("%(field)s is valid") % {"field": capfirst(field_label)}, _yes_no(value)
+    if name == "line_no":
+        return _label(_("line number")), str(value)
+    if name == "shipment_id":
+        return _label(_("shipment")), f"#{value}"
     definition = rule_selectors.rule_field(scope=scope, name=name)
     if definition is None:
         return name, _display(value)
@@ -497,14 +506,17 @@ def _generic(details: Mapping[str, Any], exception: Any, want: bool) -> _Rendere
     values = details.get("values", {})
     currency = values.get("currency")
     items, phrases = [], []
-    for name, value in values.items():
+    # PostgreSQL's jsonb keeps no key order: the facts read in a fixed one on both databases.
+    for name in sorted(values, key=lambda key: (key == "currency", key)):
+        value = values[name]
         label, text = _field_value("order", name, value, currency)
         items.append(EvidenceItem(label, text))
         if name != "currency":  # read for the amounts; no fact of its own
             phrases.append(_("%(field)s %(value)s") % {"field": label, "value": text})
     if not want:
         return _Rendered(items, phrases)
-    for key, rows in details.items():
+    for key in sorted(details):
+        rows = details[key]
         collection = key.rsplit("_", 1)[0] if key.rsplit("_", 1)[-1].isdigit() else key
         scope = rule_selectors.collection_scope(collection=collection)
         if scope is None or not isinstance(rows, list):
@@ -512,8 +524,8 @@ def _generic(details: Mapping[str, Any], exception: Any, want: bool) -> _Rendere
         title = _label(_COLLECTION_LABELS.get(collection, collection))
         for number, row in enumerate(rows, start=1):
             parts = []
-            for name, value in row.items():
-                label, text = _field_value(scope, name, value, currency)
+            for name in sorted(row, key=lambda key: (_ROW_KEY_ORDER.get(key, len(_ROW_KEY_ORDER)), key)):
+                label, text = _field_value(scope, name, row[name], currency)
                 parts.append(_("%(field)s: %(value)s") % {"field": label, "value": text})
             items.append(EvidenceItem(f"{title} {number}", _(", ").join(parts)))
     return _Rendered(items, phrases)

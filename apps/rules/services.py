@@ -306,41 +306,53 @@ def _evidence_reader(active: ActiveRule, env: Env) -> Callable[[list[int]], Mapp
     return read
 
 
-def _details_loaded(active: ActiveRule, contexts: Mapping[int, OrderContext], env: Env) -> dict[int, Details]:
-    """The details of matched loaded orders, read in Python; one order failing gets none."""
+# Errors a builder can raise on odd values of one order (no database state to roll back).
+_VALUE_ERRORS = (ArithmeticError, LookupError, TypeError, ValueError)
+
+
+def _evaluate_loaded(
+    active: ActiveRule, contexts: Mapping[int, OrderContext], env: Env
+) -> tuple[dict[int, Details], _Isolated]:
+    """The loaded orders the rule matches, each with its details, read in Python.
+
+    An order whose data makes the condition fail is left out; one whose details fail is raised
+    without them. One savepoint for the rule, as the evaluation always had.
+    """
     rule = active.rule
 
-    def run(part: list[int]) -> list:
-        found = details_from_contexts(
-            code=rule.code,
-            condition=active.condition,
-            params=rule.params or {},
-            contexts={pk: contexts[pk] for pk in part},
-            env=env,
-        )
-        return list(found.items())
+    def details_of(matched: list[int]) -> dict[int, Details]:
+        def read(part: list[int]) -> dict[int, Details]:
+            return details_from_contexts(
+                code=rule.code,
+                condition=active.condition,
+                params=rule.params or {},
+                contexts={pk: contexts[pk] for pk in part},
+                env=env,
+            )
 
-    try:
-        found, isolated = _isolating(run, sorted(contexts), split=_split_ids, ids_of=list, empty=[])
-    except _DATA_ERRORS:
-        logger.exception("the details of rule %s could not be read", rule.code)
-        return {}
-    if isolated.error is not None:
-        logger.error("the details of rule %s failed for orders %s", rule.code, isolated.bad, exc_info=isolated.error)
-    return dict(found)
+        try:
+            return read(matched)
+        except _VALUE_ERRORS:
+            logger.exception("the details of rule %s could not be read for orders %s", rule.code, matched)
+        found: dict[int, Details] = {}
+        for pk in matched:
+            try:
+                found.update(read([pk]))
+            except _VALUE_ERRORS:
+                found[pk] = {}
+        return found
 
-
-def _evaluate_loaded(active: ActiveRule, contexts: Mapping[int, OrderContext]) -> tuple[list[int], _Isolated]:
-    """The loaded orders the rule matches; an order whose data makes it fail is left out."""
-
-    def run(ids: list[int]) -> list[int]:
-        return [
+    def run(ids: list[int]) -> list[tuple[int, Details]]:
+        matched = [
             pk
             for pk in ids
             if contexts[pk].order.status not in SILENT_STATUSES and evaluate(active.condition, contexts[pk])
         ]
+        details = details_of(matched) if matched else {}
+        return [(pk, details.get(pk, {})) for pk in matched]
 
-    return _isolating(run, sorted(contexts), split=_split_ids, ids_of=list, empty=[])
+    found, isolated = _isolating(run, sorted(contexts), split=_split_ids, ids_of=list, empty=[])
+    return dict(found), isolated
 
 
 def _evaluate_compiled(active: ActiveRule, ids: list[int], env: Env) -> tuple[list[int], _Isolated]:
@@ -386,11 +398,9 @@ def detect_orders(
         started = time.perf_counter()
         try:
             if contexts is not None:
-                matched, isolated = _evaluate_loaded(active, contexts)
-                details = _details_loaded(active, {pk: contexts[pk] for pk in matched}, env) if matched else {}
-                matches = exception_services.RuleMatches(
-                    active.rule, {pk: details.get(pk, {}) for pk in matched}, unevaluated=isolated.unevaluated
-                )
+                found, isolated = _evaluate_loaded(active, contexts, env)
+                matched = list(found)
+                matches = exception_services.RuleMatches(active.rule, found, unevaluated=isolated.unevaluated)
             else:
                 matched, isolated = _evaluate_compiled(active, ids, env)
                 matches = exception_services.RuleMatches(

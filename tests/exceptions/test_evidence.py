@@ -167,11 +167,34 @@ def test_a_custom_rules_evidence_reads_its_fields(make_rule):
     exceptions_sync(rule=rule, scope_order_ids=[order.pk], matched={order.pk: details})
     exception = OrderException.objects.select_related("rule").get()
     assert in_language("en", exception_evidence, exception) == [
-        EvidenceItem("Total amount", "¥259.00"),
         EvidenceItem("Channel", "Taobao"),
+        EvidenceItem("Total amount", "¥259.00"),
         EvidenceItem("Currency", "CNY"),
     ]
-    assert in_language("zh-hans", exception_evidence, exception)[0] == EvidenceItem("订单总额", "¥259.00")
+    assert in_language("zh-hans", exception_evidence, exception)[1] == EvidenceItem("订单总额", "¥259.00")
+    assert in_language("en", exception_summary_text, exception) == (
+        f"{rule.name_en}: Channel Taobao; Total amount ¥259.00"
+    )
+
+
+def test_a_custom_rules_rows_read_as_labelled_facts(make_rule):
+    rule = make_rule()
+    order = OrderFactory()
+    details = {
+        "values": {"status": "paid"},
+        "lines": [{"quantity": 7, "sku": "SKU-9", "line_no": 2}],
+        "shipments": [{"shipment_id": 5, "tracking_number.valid_tracking": False, "carrier": "SF"}],
+    }
+    exceptions_sync(rule=rule, scope_order_ids=[order.pk], matched={order.pk: details})
+    exception = OrderException.objects.select_related("rule").get()
+    assert in_language("en", exception_evidence, exception) == [
+        EvidenceItem("Status", "Paid"),
+        EvidenceItem("Order line 1", "Line number: 2, SKU: SKU-9, Quantity: 7"),
+        EvidenceItem("Shipment 1", "Shipment: #5, Carrier: SF, Tracking number is valid: No"),
+    ]
+    assert in_language("zh-hans", exception_evidence, exception)[1] == EvidenceItem(
+        "订单行 1", "行号：2，SKU：SKU-9，数量：7"
+    )
 
 
 def test_a_missing_orders_evidence_is_its_key_and_listing():
