@@ -13,9 +13,12 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth import get_permission_codename
+from django.core.exceptions import PermissionDenied
+from django.db import models
 from django.db.models import F, Model
-from django.http import HttpRequest, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.loader import render_to_string
+from django.urls import path as url_path
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.http import urlencode
@@ -23,6 +26,8 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 from import_export.admin import ImportExportModelAdmin
 from import_export.formats.base_formats import CSV, XLSX
+from import_export.forms import ConfirmImportForm
+from import_export.results import RowResult
 from rest_framework import serializers
 from unfold.admin import ModelAdmin, TabularInline
 from unfold.contrib.import_export.forms import ExportForm, ImportForm
@@ -44,11 +49,16 @@ from apps.orders.models import (
 )
 from apps.orders.presentation import custom_field_rows
 from apps.orders.resources import (
+    ColumnKind,
     OrderResource,
     ProductResource,
     ProductRowInput,
     StockLevelResource,
     StockLevelRowInput,
+    file_problems,
+    file_row,
+    import_problems,
+    site_time_zone,
 )
 
 TIMESTAMPS = ("created_at", "updated_at")
@@ -138,14 +148,51 @@ class TrackingEventAdminForm(ServiceInputForm):
 # --- Import / export ------------------------------------------------------------------------------
 
 
+class ImportMode(models.TextChoices):
+    """What an import does with a file in which some rows fail the checks (SPEC §7)."""
+
+    ALL_OR_NOTHING = "all_or_nothing", _("Apply nothing if any row fails")
+    GOOD_ROWS = "good_rows", _("Apply the good rows and report the rest")
+
+
+def import_mode_of(form: forms.Form | None) -> str:
+    """The mode a (validated) import or confirm form asks for; all or nothing unless told."""
+    chosen = getattr(form, "cleaned_data", {}).get("import_mode")
+    return chosen if chosen in ImportMode.values else ImportMode.ALL_OR_NOTHING
+
+
+class ModeImportForm(ImportForm):
+    import_mode = forms.ChoiceField(
+        label=_("If some rows fail"),
+        choices=ImportMode.choices,
+        initial=ImportMode.ALL_OR_NOTHING,
+        # Left out (an older form, a script), the file is applied all or nothing, as before.
+        required=False,
+        widget=forms.RadioSelect,
+    )
+
+
+class ModeConfirmImportForm(ConfirmImportForm):
+    import_mode = forms.ChoiceField(choices=ImportMode.choices, required=False, widget=forms.HiddenInput)
+
+
+# The template formats offered, by the ``format`` query value.
+TEMPLATE_FORMATS = {"csv": CSV, "xlsx": XLSX}
+# Rows listed in the message after an import that skipped rows; the preview listed them all.
+SKIPPED_ROWS_SHOWN = 50
+
+
 class ImportExportAdmin(ImportExportModelAdmin, ModelAdmin):
     """CSV and XLSX import and export; import checks the model permissions an import uses.
 
     Imports upsert, so by default they need both ``add`` and ``change``; export needs ``view``.
+    The import page offers a template per resource and explains each column; the user chooses
+    whether a file with bad rows applies nothing or its good rows (``ImportMode``).
     """
 
     formats = [CSV, XLSX]
-    import_form_class = ImportForm
+    import_form_class = ModeImportForm
+    confirm_form_class = ModeConfirmImportForm
     export_form_class = ExportForm
     import_actions: tuple[str, ...] = ("add", "change")
 
@@ -159,21 +206,143 @@ class ImportExportAdmin(ImportExportModelAdmin, ModelAdmin):
     def has_export_permission(self, request: HttpRequest) -> bool:
         return self.has_view_permission(request)
 
+    def get_urls(self):
+        info = self.opts.app_label, self.opts.model_name
+        template = url_path(
+            "import/template/",
+            self.admin_site.admin_view(self.import_template_view),
+            name="{}_{}_import_template".format(*info),
+        )
+        return [template, *super().get_urls()]
+
+    def import_template_view(self, request: HttpRequest) -> HttpResponse:
+        """The file to fill in: the header row the import reads and one example row (``?format=csv|xlsx``)."""
+        if not self.has_import_permission(request):
+            raise PermissionDenied
+        file_format = TEMPLATE_FORMATS.get(request.GET.get("format", "csv"))
+        resource_classes = self.get_import_resource_classes(request)
+        index = request.GET.get("resource", "0")
+        if file_format is None or not index.isdigit() or int(index) >= len(resource_classes):
+            raise Http404
+        resource = resource_classes[int(index)](**self.get_import_resource_kwargs(request))
+        content = file_format().export_data(resource.template_dataset(native=file_format is XLSX))
+        if isinstance(content, str):
+            # With the byte order mark Excel reads the file as UTF-8 (Chinese names survive).
+            content = content.encode("utf-8-sig")
+        response = HttpResponse(content, content_type=file_format.CONTENT_TYPE)
+        filename = f"{self.opts.model_name}-import-template.{file_format().get_extension()}"
+        response["Content-Disposition"] = f'attachment; filename="{filename}"'
+        return response
+
+    def import_action(self, request, **kwargs):
+        response = super().import_action(request, **kwargs)
+        context = getattr(response, "context_data", None)
+        if context is None:
+            return response
+        form = context["form"]
+        mode = import_mode_of(form) if form.is_bound else ImportMode.ALL_OR_NOTHING
+        context.update(self.import_guide_context(request), import_mode=mode)
+        result = context.get("result")
+        if result is None:
+            return response
+        resource = self.choose_import_resource_class(form, request)(**self.get_import_resource_kwargs(request))
+        context["problems"] = problems = import_problems(result, resource)
+        context["problem_row_count"] = len({problem.row for problem in problems})
+        context["file_problems"] = file_problems(result)
+        importable = result.totals[RowResult.IMPORT_TYPE_NEW] + result.totals[RowResult.IMPORT_TYPE_UPDATE]
+        context["importable_count"] = importable
+        context["skipped_row_count"] = len(result.invalid_rows)
+        # In the good-rows mode a file with row errors can still be confirmed: the bad rows are skipped.
+        if mode == ImportMode.GOOD_ROWS and not result.has_errors() and result.has_validation_errors() and importable:
+            context["confirm_form"] = self.create_confirm_form(request, import_form=form)
+        return response
+
+    def import_guide_context(self, request: HttpRequest) -> dict[str, Any]:
+        """Per resource: its column guides and template links; and the site's time zone."""
+        url = reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_import_template")
+        guides = []
+        for index, resource_class in enumerate(self.get_import_resource_classes(request)):
+            columns = resource_class(**self.get_import_resource_kwargs(request)).column_guides()
+            query = {"resource": index} if index else {}
+            guides.append(
+                {
+                    "name": resource_class.get_display_name(),
+                    "columns": columns,
+                    "has_times": any(column.kind is ColumnKind.TIME for column in columns),
+                    "csv_url": url + "?" + urlencode({**query, "format": "csv"}),
+                    "xlsx_url": url + "?" + urlencode({**query, "format": "xlsx"}),
+                }
+            )
+        zone, offset = site_time_zone()
+        return {"import_guides": guides, "time_zone": zone, "time_zone_offset": offset}
+
+    def get_confirm_form_initial(self, request, import_form):
+        initial = super().get_confirm_form_initial(request, import_form)
+        if import_form is not None:
+            initial["import_mode"] = import_mode_of(import_form)
+        return initial
+
     def get_import_data_kwargs(self, **kwargs):
         # All or nothing: a row that fails on confirm (the data changed since the preview) rolls
-        # the whole file back instead of storing the rows around it.
-        return {**super().get_import_data_kwargs(**kwargs), "rollback_on_validation_errors": True}
+        # the whole file back instead of storing the rows around it. In the good-rows mode each
+        # row is stored in its own savepoint, so a refused row leaves the others in place.
+        all_or_nothing = import_mode_of(kwargs.get("form")) == ImportMode.ALL_OR_NOTHING
+        return {**super().get_import_data_kwargs(**kwargs), "rollback_on_validation_errors": all_or_nothing}
+
+    def process_dataset(self, dataset, form, request, **kwargs):
+        result = super().process_dataset(dataset, form, request, **kwargs)
+        # process_result is handed only the result: it carries what the report needs.
+        result.import_mode = import_mode_of(form)
+        result.resource = self.choose_import_resource_class(form, request)(**self.get_import_resource_kwargs(request))
+        return result
 
     def process_result(self, result, request):
-        if result.has_errors() or result.has_validation_errors():
+        changelist = reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_changelist")
+        if result.has_errors():
+            # import_data rolls back any file with an unexpected error, whatever the mode.
+            rows = sorted({file_row(failed.number) for failed in result.error_rows})
+            if rows:
+                message = ngettext(
+                    "Nothing was imported: row %(rows)s could not be stored. Upload the file again to see why.",
+                    "Nothing was imported: rows %(rows)s could not be stored. Upload the file again to see why.",
+                    len(rows),
+                ) % {"rows": ", ".join(map(str, rows))}
+            else:
+                message = gettext("Nothing was imported: the file could not be read. Upload it again to see why.")
+            messages.error(request, message)
+            return HttpResponseRedirect(changelist)
+        good_rows = getattr(result, "import_mode", ImportMode.ALL_OR_NOTHING) == ImportMode.GOOD_ROWS
+        if result.has_validation_errors() and not good_rows:
             messages.error(
                 request,
                 gettext(
                     "Nothing was imported: some rows no longer pass the checks. Upload the file again to see them."
                 ),
             )
-            return HttpResponseRedirect(reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_changelist"))
-        return super().process_result(result, request)
+            return HttpResponseRedirect(changelist)
+        response = super().process_result(result, request)
+        if result.has_validation_errors():
+            problems = import_problems(result, getattr(result, "resource", None))
+            count = len(result.invalid_rows)
+            shown_rows = sorted({problem.row for problem in problems})[:SKIPPED_ROWS_SHOWN]
+            messages.warning(
+                request,
+                render_to_string(
+                    "admin/import_export/og_skipped_rows_message.html",
+                    {
+                        "summary": ngettext(
+                            "%(count)d row was not imported because of errors; fix it and import it again:",
+                            "%(count)d rows were not imported because of errors; fix them and import them again:",
+                            count,
+                        )
+                        % {"count": count},
+                        "problems": [problem for problem in problems if problem.row in shown_rows],
+                        "more_rows": count - len(shown_rows),
+                    },
+                    request=request,
+                ),
+            )
+        return response
 
 
 class ReadOnlyMixin:

@@ -3,22 +3,33 @@
 Every row takes the path an API request takes: its cells become the dict the API input
 serializer reads, that serializer validates it, and a service stores it. Resources only
 translate between cells and that dict; errors come back keyed by the column to fix.
+
+Each column is a ``Column`` with an example cell; with the serializer field it fills, it
+gives the import page's column guide (``column_guides``) and the downloadable template
+(``template_dataset``), so neither is a copy kept by hand.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
 from typing import Any
 
-from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+import tablib
+from django.core.exceptions import NON_FIELD_ERRORS, FieldDoesNotExist, ValidationError
 from django.db.models import Model, Prefetch
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from import_export import fields, resources, widgets
-from import_export.results import RowResult
+from import_export.results import Result, RowResult
 from rest_framework import serializers
+from rest_framework.fields import empty
 
 from apps.common.api import flatten_errors
 from apps.orders import selectors, services
@@ -67,6 +78,25 @@ def cell_whole_number(value: Any) -> Any:
         return int(value)
     if isinstance(value, float) and value.is_integer():
         return int(value)
+    return value
+
+
+def cell_time(value: Any) -> Any:
+    """A time cell; one without a UTC offset (text, or an XLSX date cell) is read in ``TIME_ZONE``.
+
+    The site's zone, not the zone active for the request: a file means the shop's local time,
+    whoever uploads it. Text that is not a time is left for the serializer to refuse.
+    """
+    value = cell_value(value)
+    if isinstance(value, str):
+        try:
+            parsed = parse_datetime(value)
+        except ValueError:
+            parsed = None  # well-formed but impossible (2026-02-30): the serializer says so
+        if parsed is not None:
+            value = parsed
+    if isinstance(value, datetime) and timezone.is_naive(value):
+        value = timezone.make_aware(value, timezone.get_default_timezone())
     return value
 
 
@@ -143,7 +173,194 @@ class LinesWidget(widgets.Widget):
         return lines_format(value.all())
 
 
+# --- Columns as people read them: the import page's guide and the downloadable template -----------
+
+
+class Column(fields.Field):
+    """A file column: the resource field plus its example cell and what people are told about it.
+
+    ``example`` is the template's example cell as CSV text; the template's example row must
+    import cleanly. ``label`` names the column for people (the model field's verbose name when
+    not given); ``note`` adds a sentence about its role, such as being the row's key.
+    """
+
+    def __init__(self, *, example: str, label: Any = None, note: Any = None, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.example = example
+        self.label = label
+        self.note = note
+
+
+class ColumnKind(StrEnum):
+    """How a column's cells are written; follows from the input serializer's field for it."""
+
+    TEXT = "text"
+    MONEY = "money"
+    WHOLE_NUMBER = "whole_number"
+    TIME = "time"
+    CHOICE = "choice"
+    CURRENCY = "currency"
+    LINES = "lines"
+
+
+def column_kind(field: serializers.Field) -> ColumnKind:
+    # Lines are a list of line objects; a choice among codes that are their own names is the
+    # currency (ISO 4217 codes), any other choice has names to show beside its values.
+    if isinstance(field, serializers.ListField) and isinstance(field.child, serializers.Serializer):
+        return ColumnKind.LINES
+    if isinstance(field, serializers.ChoiceField):
+        if all(str(value) == str(label) for value, label in field.choices.items()):
+            return ColumnKind.CURRENCY
+        return ColumnKind.CHOICE
+    if isinstance(field, serializers.DecimalField):
+        return ColumnKind.MONEY
+    if isinstance(field, serializers.IntegerField):
+        return ColumnKind.WHOLE_NUMBER
+    if isinstance(field, serializers.DateTimeField):
+        return ColumnKind.TIME
+    return ColumnKind.TEXT
+
+
+def site_time_zone() -> tuple[str, str]:
+    """The site's ``TIME_ZONE`` and its UTC offset now: ("Asia/Shanghai", "+08:00")."""
+    zone = timezone.get_default_timezone()
+    return timezone.get_default_timezone_name(), timezone.now().astimezone(zone).isoformat()[-6:]
+
+
+def _format_sentence(kind: ColumnKind, field: serializers.Field) -> str:
+    """How to write a cell of this kind, with the limits the serializer field holds."""
+    if kind is ColumnKind.MONEY:
+        return _(
+            "An amount with a decimal point and at most %(places)d decimals, such as 129.50; no thousands "
+            "separator or currency sign. In XLSX a number cell works too."
+        ) % {"places": field.decimal_places}
+    if kind is ColumnKind.WHOLE_NUMBER:
+        return _("A whole number, %(min)d or more.") % {"min": field.min_value or 0}
+    if kind is ColumnKind.TIME:
+        zone, offset = site_time_zone()
+        return _(
+            "Date and time as YYYY-MM-DD HH:MM:SS, such as 2026-11-24 10:00:00; in XLSX a date-time cell works "
+            "too. Without a UTC offset it is read in %(zone)s time (UTC%(offset)s); with one, such as "
+            "2026-11-24T10:00:00+08:00, as written."
+        ) % {"zone": zone, "offset": offset}
+    if kind is ColumnKind.CHOICE:
+        return _("One of the values listed: write the value, not its name.")
+    if kind is ColumnKind.CURRENCY:
+        return _("An ISO 4217 currency code in capitals: %(codes)s.") % {"codes": ", ".join(map(str, field.choices))}
+    if kind is ColumnKind.LINES:
+        line = field.child.fields
+        return _(
+            "All of the order's lines in one cell, each written sku*quantity@unit_price and separated by "
+            "semicolons: SKU-1*2@129.50; SKU-2*1@10.00. The quantity is a whole number from %(min)d to "
+            "%(max)d; the unit price is written like money. At most %(lines)d lines."
+        ) % {
+            "min": line["quantity"].min_value,
+            "max": line["quantity"].max_value,
+            "lines": field.max_length,
+        }
+    if getattr(field, "max_length", None):
+        return _("Text, up to %(count)d characters.") % {"count": field.max_length}
+    return _("Text.")
+
+
+@dataclass(frozen=True)
+class ColumnGuide:
+    """One column of a file as the import page explains it; all text in the active language."""
+
+    name: str
+    label: str
+    is_required: bool
+    kind: ColumnKind
+    format: str
+    example: str
+    # (value, label) for a choice column: what to write and what it means.
+    choices: tuple[tuple[str, str], ...] = ()
+    # What an empty cell means, or "" when an empty cell is refused or means "none".
+    default: str = ""
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class RowProblem:
+    """One reason a row was refused: the row as a spreadsheet numbers it, the column and the cell."""
+
+    row: int
+    column: str
+    label: str
+    value: str
+    message: str
+
+
+def file_row(number: int) -> int:
+    """The spreadsheet row of import-export's data row ``number`` (1 = the first under the header)."""
+    return number + 1
+
+
+def _cell_shown(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.isoformat(sep=" ")
+    return cell_text(value)
+
+
+def import_problems(result: Result, resource: ServiceResource | None = None) -> list[RowProblem]:
+    """Every refused row of an import, one entry per message, in file order.
+
+    Validation errors name their column; an unexpected error while storing a row has no column.
+    Errors about the file as a whole (``result.base_errors``) are not rows: see ``file_problems``.
+    """
+    labels = {guide.name: guide.label for guide in resource.column_guides()} if resource else {}
+    whole_row = _("(whole row)")
+    problems: list[RowProblem] = []
+    for invalid in result.invalid_rows:
+        cells = dict(zip(result.diff_headers, invalid.values, strict=False))
+        for column, messages in invalid.error_dict.items():
+            named = "" if column == NON_FIELD_ERRORS else column
+            for message in messages:
+                problems.append(
+                    RowProblem(
+                        row=file_row(invalid.number),
+                        column=named,
+                        label=labels.get(named, whole_row if not named else ""),
+                        value=_cell_shown(cells.get(named)) if named else "",
+                        message=str(message),
+                    )
+                )
+    for failed in result.error_rows:
+        for error in failed.errors:
+            problems.append(
+                RowProblem(
+                    row=file_row(failed.number),
+                    column="",
+                    label=whole_row,
+                    value="",
+                    message=_("The row could not be stored: %(error)s") % {"error": str(error.error)[:300]},
+                )
+            )
+    return sorted(problems, key=lambda problem: problem.row)
+
+
+def file_problems(result: Result) -> list[str]:
+    """Errors about the file as a whole (a missing column), as messages."""
+    return [str(error.error) for error in result.base_errors]
+
+
 # --- Base ---------------------------------------------------------------------------------------
+
+
+class MissingColumnsError(Exception):
+    """The file lacks required columns, so no row can be read; the message names them."""
+
+    def __init__(self, columns: list[str]):
+        self.columns = columns
+        super().__init__(
+            _(
+                "The file has no column %(columns)s. Its first row must hold the column names; "
+                "download the template to see them."
+            )
+            % {"columns": ", ".join(columns)}
+        )
 
 
 def _adopt(instance: Model, stored: Model) -> None:
@@ -190,6 +407,91 @@ class ServiceResource(resources.ModelResource):
     def import_instance(self, instance, row, **kwargs):
         self.apply_input(instance, self.validated_input(row), **kwargs)
 
+    # --- What the columns are ---------------------------------------------------------------
+
+    def input_path(self, column: str) -> str:
+        """The serializer input path a column fills (``customer.name``); the inverse of ``error_column``."""
+        return column
+
+    def input_field(self, column: str) -> serializers.Field | None:
+        field: Any = self.input_serializer()
+        for part in self.input_path(column).split("."):
+            fields_ = getattr(field, "fields", None)
+            if fields_ is None or part not in fields_:
+                return None
+            field = fields_[part]
+        return field
+
+    def columns(self) -> list[Column]:
+        """The file's columns in order, each a ``Column`` with its example."""
+        return [field for field in self.get_import_fields() if isinstance(field, Column)]
+
+    def column_label(self, column: Column) -> str:
+        if column.label is not None:
+            return str(column.label)
+        try:
+            return str(self._meta.model._meta.get_field(column.attribute).verbose_name)
+        except FieldDoesNotExist:
+            return column.column_name
+
+    def column_guides(self) -> list[ColumnGuide]:
+        """Each column's name, whether required, format and example, from the serializer that checks it."""
+        guides = []
+        for column in self.columns():
+            field = self.input_field(column.column_name)
+            kind = column_kind(field) if field is not None else ColumnKind.TEXT
+            is_required = column.column_name in self._meta.import_id_fields or bool(field and field.required)
+            default = ""
+            if field is not None and not is_required and field.default is not empty:
+                default = str(field.default)
+            choices: tuple[tuple[str, str], ...] = ()
+            if kind is ColumnKind.CHOICE:
+                choices = tuple((str(value), str(label)) for value, label in field.choices.items())
+            guides.append(
+                ColumnGuide(
+                    name=column.column_name,
+                    label=self.column_label(column),
+                    is_required=is_required,
+                    kind=kind,
+                    format=_format_sentence(kind, field) if field is not None else _("Text."),
+                    example=column.example,
+                    choices=choices,
+                    default=default,
+                    note=str(column.note) if column.note else "",
+                )
+            )
+        return guides
+
+    def template_dataset(self, *, native: bool = False) -> tablib.Dataset:
+        """The header row and the example row; ``native`` types the cells as a spreadsheet holds them.
+
+        In XLSX money and counts are number cells and times are date-time cells (naive, as
+        Excel has no time zones, so read in ``TIME_ZONE``), which is what people type there.
+        """
+        row: list[Any] = []
+        for guide in self.column_guides():
+            value: Any = guide.example
+            if native and value:
+                if guide.kind is ColumnKind.MONEY:
+                    value = Decimal(value)
+                elif guide.kind is ColumnKind.WHOLE_NUMBER:
+                    value = int(value)
+                elif guide.kind is ColumnKind.TIME:
+                    value = parse_datetime(value)
+                    if timezone.is_aware(value):
+                        value = timezone.make_naive(value, timezone.get_default_timezone())
+            row.append(value)
+        return tablib.Dataset(row, headers=[column.column_name for column in self.columns()])
+
+    def before_import(self, dataset, **kwargs):
+        # Spreadsheet headers often carry stray spaces or capitals ("SKU "); the names are what count.
+        headers = dataset.headers or []
+        dataset.headers = [header.strip().lower() if isinstance(header, str) else header for header in headers]
+        required = [guide.name for guide in self.column_guides() if guide.is_required]
+        if missing := [name for name in required if name not in dataset.headers]:
+            raise MissingColumnsError(missing)
+        super().before_import(dataset, **kwargs)
+
     def import_row(self, row, instance_loader, **kwargs):
         # Spreadsheets keep formatted but empty rows below the data; they are nothing to import.
         if all(cell_value(value) is None for value in row.values()):
@@ -207,10 +509,16 @@ class ProductResource(ServiceResource):
 
     input_serializer = ProductRowInput
 
-    sku = fields.Field(attribute="sku", column_name="sku", widget=TextWidget(strip=True))
-    name = fields.Field(attribute="name", column_name="name", widget=TextWidget())
-    list_price = fields.Field(attribute="list_price", column_name="list_price", widget=MoneyWidget())
-    currency = fields.Field(attribute="currency", column_name="currency", widget=TextWidget(strip=True))
+    sku = Column(
+        attribute="sku",
+        column_name="sku",
+        widget=TextWidget(strip=True),
+        example="SKU-1001",
+        note=gettext_lazy("Identifies the product: a row for a known SKU updates it."),
+    )
+    name = Column(attribute="name", column_name="name", widget=TextWidget(), example="保温杯 500ml")
+    list_price = Column(attribute="list_price", column_name="list_price", widget=MoneyWidget(), example="129.50")
+    currency = Column(attribute="currency", column_name="currency", widget=TextWidget(strip=True), example="CNY")
 
     class Meta:
         model = Product
@@ -242,9 +550,15 @@ class StockLevelResource(ServiceResource):
 
     input_serializer = StockLevelRowInput
 
-    sku = fields.Field(attribute="sku", column_name="sku", widget=TextWidget(strip=True))
-    on_hand = fields.Field(attribute="on_hand", column_name="on_hand", widget=WholeNumberWidget())
-    reserved = fields.Field(attribute="reserved", column_name="reserved", widget=WholeNumberWidget())
+    sku = Column(
+        attribute="sku",
+        column_name="sku",
+        widget=TextWidget(strip=True),
+        example="SKU-1001",
+        note=gettext_lazy("Identifies the stock level: a row for a known SKU replaces its quantities."),
+    )
+    on_hand = Column(attribute="on_hand", column_name="on_hand", widget=WholeNumberWidget(), example="120")
+    reserved = Column(attribute="reserved", column_name="reserved", widget=WholeNumberWidget(), example="8")
 
     class Meta:
         model = StockLevel
@@ -281,10 +595,25 @@ ADDRESS_COLUMNS = services.ADDRESS_FIELDS
 ORDER_TEXT_COLUMNS = ("external_id", "channel", "status", "currency")
 ORDER_TIME_COLUMNS = ("placed_at", "paid_at", "promised_ship_by")
 ORDER_MONEY_COLUMNS = ("total_amount", "shipping_fee", "discount")
+# The column each nested input lives in, inverted: customer_name → customer.name, ...
+_INPUT_PATHS = {
+    **{column: f"customer.{key}" for key, column in CUSTOMER_COLUMNS.items()},
+    **{column: f"shipping_address.{key}" for key, column in ADDRESS_COLUMNS.items()},
+}
 
 
-def _text_field(attribute: str, column: str | None = None, *, strip: bool = False) -> fields.Field:
-    return fields.Field(attribute=attribute, column_name=column or attribute, widget=TextWidget(strip=strip))
+def _text_column(attribute: str, column: str | None = None, *, example: str, strip: bool = False, **kwargs) -> Column:
+    return Column(
+        attribute=attribute, column_name=column or attribute, widget=TextWidget(strip=strip), example=example, **kwargs
+    )
+
+
+def _time_column(attribute: str, *, example: str) -> Column:
+    return Column(attribute=attribute, column_name=attribute, widget=IsoDateTimeWidget(), example=example)
+
+
+def _money_column(attribute: str, *, example: str) -> Column:
+    return Column(attribute=attribute, column_name=attribute, widget=MoneyWidget(), example=example)
 
 
 class OrderResource(ServiceResource):
@@ -298,31 +627,53 @@ class OrderResource(ServiceResource):
 
     input_serializer = OrderInput
 
-    channel = _text_field("channel", strip=True)
-    external_id = _text_field("external_id", strip=True)
-    status = _text_field("status", strip=True)
-    placed_at = fields.Field(attribute="placed_at", column_name="placed_at", widget=IsoDateTimeWidget())
-    paid_at = fields.Field(attribute="paid_at", column_name="paid_at", widget=IsoDateTimeWidget())
-    promised_ship_by = fields.Field(
-        attribute="promised_ship_by", column_name="promised_ship_by", widget=IsoDateTimeWidget()
+    channel = _text_column(
+        "channel",
+        example="taobao",
+        strip=True,
+        note=gettext_lazy("With external_id, identifies the order: a row for an order already stored is skipped."),
     )
-    currency = _text_field("currency", strip=True)
-    total_amount = fields.Field(attribute="total_amount", column_name="total_amount", widget=MoneyWidget())
-    shipping_fee = fields.Field(attribute="shipping_fee", column_name="shipping_fee", widget=MoneyWidget())
-    discount = fields.Field(attribute="discount", column_name="discount", widget=MoneyWidget())
-    customer_external_id = _text_field("customer__external_id", "customer_external_id")
-    customer_name = _text_field("customer__name", "customer_name")
+    external_id = _text_column(
+        "external_id",
+        example="TB-20261124-0001",
+        strip=True,
+        note=gettext_lazy("The order number on the channel."),
+    )
+    status = _text_column("status", example="paid", strip=True)
+    placed_at = _time_column("placed_at", example="2026-11-24 10:00:00")
+    paid_at = _time_column("paid_at", example="2026-11-24 10:02:00")
+    promised_ship_by = _time_column("promised_ship_by", example="2026-11-26 18:00:00")
+    currency = _text_column("currency", example="CNY", strip=True)
+    # 2 × 129.50 + 1 × 10.00 in lines, plus 10.00 shipping: the example adds up.
+    total_amount = _money_column("total_amount", example="279.00")
+    shipping_fee = _money_column("shipping_fee", example="10.00")
+    discount = _money_column("discount", example="0.00")
+    customer_external_id = _text_column(
+        "customer__external_id",
+        "customer_external_id",
+        example="C100",
+        label=gettext_lazy("customer ID on the channel"),
+    )
+    customer_name = _text_column("customer__name", "customer_name", example="张三", label=gettext_lazy("customer name"))
     # The phone as it was on this order (the customer record holds the latest one).
-    customer_phone = _text_field("customer_phone")
-    customer_email = _text_field("customer__email", "customer_email")
-    ship_recipient = _text_field("ship_recipient")
-    ship_phone = _text_field("ship_phone")
-    ship_province = _text_field("ship_province")
-    ship_city = _text_field("ship_city")
-    ship_district = _text_field("ship_district")
-    ship_detail = _text_field("ship_detail")
-    ship_postcode = _text_field("ship_postcode")
-    lines = fields.Field(attribute="lines", column_name="lines", widget=LinesWidget())
+    customer_phone = _text_column("customer_phone", example="13800138000")
+    customer_email = _text_column(
+        "customer__email", "customer_email", example="zhangsan@example.com", label=gettext_lazy("customer e-mail")
+    )
+    ship_recipient = _text_column("ship_recipient", example="张三")
+    ship_phone = _text_column("ship_phone", example="13800138000")
+    ship_province = _text_column("ship_province", example="浙江省")
+    ship_city = _text_column("ship_city", example="杭州市")
+    ship_district = _text_column("ship_district", example="西湖区")
+    ship_detail = _text_column("ship_detail", example="文三路100号")
+    ship_postcode = _text_column("ship_postcode", example="310000")
+    lines = Column(
+        attribute="lines",
+        column_name="lines",
+        widget=LinesWidget(),
+        example="SKU-1001*2@129.50; SKU-1002*1@10.00",
+        label=gettext_lazy("order lines"),
+    )
 
     class Meta:
         model = Order
@@ -374,7 +725,7 @@ class OrderResource(ServiceResource):
             if value := cell_text(row.get(column)).strip():
                 data[column] = value
         for column in ORDER_TIME_COLUMNS:
-            value = cell_value(row.get(column))
+            value = cell_time(row.get(column))
             if value is not None or column != "placed_at":
                 data[column] = value
         for column in ORDER_MONEY_COLUMNS:
@@ -403,6 +754,9 @@ class OrderResource(ServiceResource):
                 prefix = _("Line %(number)d, %(field)s") % {"number": int(index) + 1, "field": field or _("line")}
                 return "lines", [f"{prefix}: {message}" for message in messages]
         return super().error_column(path, messages)
+
+    def input_path(self, column):
+        return _INPUT_PATHS.get(column, column)
 
     def apply_input(self, instance, data, **kwargs):
         # The order is built by the service, not field by field here.

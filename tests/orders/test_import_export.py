@@ -66,13 +66,13 @@ def format_choice(model, fmt: str) -> str:
     return str(admin.site._registry[model].get_import_formats().index(FORMATS[fmt]))
 
 
-def upload(client, model, content: bytes, fmt: str):
-    """Post a file to the model's import page: the dry run."""
+def upload(client, model, content: bytes, fmt: str, mode: str | None = None):
+    """Post a file to the model's import page: the dry run. Without ``mode`` the form's field is left out."""
     name = model._meta.model_name
-    return client.post(
-        reverse(f"admin:orders_{name}_import"),
-        {"format": format_choice(model, fmt), "import_file": SimpleUploadedFile(f"{name}.{fmt}", content)},
-    )
+    data = {"format": format_choice(model, fmt), "import_file": SimpleUploadedFile(f"{name}.{fmt}", content)}
+    if mode is not None:
+        data["import_mode"] = mode
+    return client.post(reverse(f"admin:orders_{name}_import"), data)
 
 
 def confirm(client, model, preview):
