@@ -61,10 +61,11 @@ def test_the_admin_speaks_chinese_by_default_and_english_on_request(client, admi
     settings.LANGUAGE_CODE = "zh-hans"
     client.force_login(admin_user)
     chinese = client.get("/admin/").content.decode()
-    assert "订单卫士管理后台" in chinese and "订单" in chinese
+    assert "业务控制台" in chinese and "未处理异常（按严重程度）" in chinese and "规则与分级" in chinese
     client.post("/i18n/setlang/", {"language": "en", "next": "/admin/"})
     english = client.get("/admin/").content.decode()
-    assert "OrderGuard administration" in english and "Orders" in english
+    assert "Business console" in english and "Open exceptions by severity" in english
+    assert "Rules and grading" in english and "业务控制台" not in english
 
 
 def test_order_statuses_are_translated():
