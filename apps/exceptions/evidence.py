@@ -114,6 +114,11 @@ def _percent(ratio: Any) -> str:
     return f"{text}%"
 
 
+def _count(value: Any) -> str:
+    """A whole number with thousands separators (``12,000``); anything else as it is."""
+    return f"{value:,}" if isinstance(value, int) and not isinstance(value, bool) else str(value)
+
+
 def _yes_no(value: Any) -> str:
     return _("Yes") if value else _("No")
 
@@ -145,7 +150,7 @@ def _status_label(status: Any, choices: type = Order.Status) -> str:
 def _stock(details: Mapping[str, Any], exception: Any, want: bool) -> _Rendered:
     items, phrases = [], []
     for line in details.get("lines", []):
-        facts = {key: line.get(key) for key in ("sku", "quantity", "on_hand", "reserved", "available", "short")}
+        facts = {key: _count(line.get(key)) for key in ("sku", "quantity", "on_hand", "reserved", "available", "short")}
         phrases.append(_("%(sku)s short by %(short)s (ordered %(quantity)s, available %(available)s)") % facts)
         if want:
             value = (
@@ -258,8 +263,9 @@ def _price(details: Mapping[str, Any], exception: Any, want: bool) -> _Rendered:
 def _items(details: Mapping[str, Any], exception: Any, want: bool) -> _Rendered:
     items, phrases = [], []
     for row in details.get("skus", []):
-        facts = {"sku": row.get("sku"), "ordered": row.get("ordered", 0), "shipped": row.get("shipped", 0)}
-        if not facts["ordered"]:
+        ordered = row.get("ordered", 0)
+        facts = {"sku": row.get("sku"), "ordered": _count(ordered), "shipped": _count(row.get("shipped", 0))}
+        if not ordered:
             phrases.append(_("%(sku)s shipped %(shipped)s but not ordered") % facts)
             if want:
                 items.append(EvidenceItem(str(facts["sku"]), _("shipped %(shipped)s, not on the order") % facts))
@@ -481,6 +487,8 @@ def _field_value(scope: str, name: str, value: Any, currency: str | None) -> tup
         return label, time_text(value)
     if kind == "boolean":
         return label, _yes_no(value)
+    if kind == "integer":
+        return label, _count(value)
     if kind == "enum" and name == "status":
         return label, _status_label(value, Payment.Status if scope == "payment" else Order.Status)
     if kind == "enum" and name == "latest_payment_status":

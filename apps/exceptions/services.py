@@ -4,7 +4,9 @@ The sync services take the outcome of one rule over a set of orders and bring th
 exceptions in line with it in a handful of queries, however many orders there are:
 matched orders without an active exception get one (graded, marked as a recurrence when an
 earlier one ended within ``RECURRENCE_WINDOW``), matched orders with one get ``occurrences``
-+ 1, and active exceptions on evaluated orders that no longer match become ``auto_resolved``.
++ 1 only when the evidence (``details``) differs from the stored one, and active exceptions on
+evaluated orders that no longer match become ``auto_resolved``. A missing order listed again by
+a reconciliation counts as an occurrence each time: each listing is a sighting of its own.
 """
 
 from __future__ import annotations

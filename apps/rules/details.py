@@ -79,6 +79,8 @@ class Rows:
     collection: str  # a key of COLLECTIONS
     where: Condition | None
     readings: tuple[Reading, ...]
+    # Rows kept per order; None keeps all (rows that are summed, not shown).
+    limit: int | None = MAX_ROWS
 
 
 @dataclass(frozen=True)
@@ -428,9 +430,13 @@ def _builtin_plan(code: str, condition: Condition, params: Mapping[str, Any]) ->
         )
         return Plan(values=order("currency"), rows=(Rows("lines", "lines", off, readings),), build=_build_price)
     if code == "ITEM_MISMATCH":
-        ordered = Rows("ordered", "lines", None, (_field("line", "sku"), _field("line", "quantity")))
+        ordered = Rows("ordered", "lines", None, (_field("line", "sku"), _field("line", "quantity")), limit=None)
         shipped = Rows(
-            "shipped", "shipment_lines", None, (_field("shipment_line", "sku"), _field("shipment_line", "quantity"))
+            "shipped",
+            "shipment_lines",
+            None,
+            (_field("shipment_line", "sku"), _field("shipment_line", "quantity")),
+            limit=None,
         )
         return Plan(values=order("status"), rows=(ordered, shipped), build=_build_items)
     if code == "SHIPPING_DELAY":
@@ -633,7 +639,7 @@ def _read_database(plan: Plan, ids: list[int], env: Env) -> dict[int, Facts]:
         )
         for order_id, *read in found:
             fact = facts.get(order_id)
-            if fact is not None and len(fact.rows[spec.key]) < MAX_ROWS:
+            if fact is not None and (spec.limit is None or len(fact.rows[spec.key]) < spec.limit):
                 row = {reading.key: read[index] for index, reading in enumerate(spec.readings)}
                 fact.rows[spec.key].append(_json(row))
     return facts
@@ -667,7 +673,7 @@ def _read_context(plan: Plan, ctx) -> Facts:
         for row in _sorted_rows(ctx, spec.collection):
             if spec.where is None or evaluate(spec.where, ctx, row):
                 found.append(_json({reading.key: reading.py(ctx, row) for reading in spec.readings}))
-                if len(found) == MAX_ROWS:
+                if len(found) == spec.limit:
                     break
         rows[spec.key] = found
     picked: dict[str, dict[str, Any] | None] = {}

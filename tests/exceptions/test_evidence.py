@@ -108,6 +108,18 @@ def test_money_reads_for_people(amount, currency, text):
     assert money_text(amount, currency) == text
 
 
+def test_large_quantities_read_with_thousands_separators(make_rule):
+    rule = ExceptionRule.objects.get(code="STOCK_SHORTAGE")
+    order = OrderFactory()
+    line = {"line_no": 1, "sku": "SKU-1", "quantity": 15000, "on_hand": 12000, "reserved": 0}
+    details = {"lines": [{**line, "available": 12000, "short": 3000}]}
+    exceptions_sync(rule=rule, scope_order_ids=[order.pk], matched={order.pk: details})
+    exception = OrderException.objects.select_related("rule").get()
+    assert in_language("en", exception_summary_text, exception) == (
+        "Stock shortage: SKU-1 short by 3,000 (ordered 15,000, available 12,000)"
+    )
+
+
 def test_tracking_evidence_in_both_languages(api):
     order_id = post(api, clean_order(status="reviewed"))
     body = {"order": order_id, "carrier": "SF", "tracking_number": "SF12345", "shipped_at": ago(minutes=1)}

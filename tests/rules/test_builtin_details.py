@@ -118,6 +118,15 @@ def test_item_mismatch_gives_ordered_and_shipped_quantities(api):
     }
 
 
+def test_item_mismatch_sums_every_line_of_a_large_order(api):
+    lines = [{"sku": f"SKU-{n:02d}", "name": "件", "quantity": 1, "unit_price": "1.00"} for n in range(14)]
+    lines.append({"sku": "SKU-13", "name": "件", "quantity": 2, "unit_price": "1.00"})
+    order_id = post(api, clean_order(status="shipped", total_amount="16.00", lines=lines))
+    shipped = [{"sku": f"SKU-{n:02d}", "quantity": 1} for n in range(14)]
+    ship(api, order_id, "SF000000000102", shipped)
+    assert exception_of(order_id, "ITEM_MISMATCH").details["skus"] == [{"sku": "SKU-13", "ordered": 3, "shipped": 1}]
+
+
 def test_shipping_delay_gives_the_due_time_and_how_late(api):
     placed_at = timezone.now() - timedelta(hours=50)
     order_id = post(api, clean_order(status="reviewed", placed_at=placed_at.isoformat(), paid_at=ago(hours=49)))
