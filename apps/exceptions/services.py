@@ -660,8 +660,9 @@ def missing_order_sync(
 ) -> SyncResult:
     """Raise ``rule`` (MISSING_ORDER) for each listed order key of ``channel`` that has no order.
 
-    A key with an active exception counts as re-detected; a key whose order exists by now is
-    skipped (it arrived after the caller looked, and would never resolve the exception).
+    A key with an active exception counts as re-detected (one more occurrence: each listing is
+    a sighting), and takes the new listing's details when they differ; a key whose order exists
+    by now is skipped (it arrived after the caller looked, and would never resolve the exception).
     ``details`` per external id is stored on the exception; its ``total_amount``, if any,
     grades it like an order amount. Nothing is auto-resolved here: ``missing_order_resolve``
     does that when the order arrives.
@@ -671,15 +672,25 @@ def missing_order_sync(
     changes = _Changes()
     keys = set(external_ids) - selectors.existing_order_keys(channel=channel, external_ids=set(external_ids))
 
-    active: dict[str, int] = {}
+    active: dict[str, tuple[int, Any]] = {}
     for chunk in chunked(sorted(keys)):
-        active.update(
-            _active_exceptions(
-                rule_ids=[rule.pk], order__isnull=True, channel=channel, external_id__in=chunk
-            ).values_list("external_id", "pk")
-        )
-    changes.redetected_ids = sorted(active[key] for key in keys & active.keys())
+        rows = _active_exceptions(
+            rule_ids=[rule.pk], order__isnull=True, channel=channel, external_id__in=chunk
+        ).values_list("external_id", "pk", "details")
+        active.update((external_id, (pk, stored)) for external_id, pk, stored in rows)
+    changes.redetected_ids = sorted(active[key][0] for key in keys & active.keys())
     _redetect(exception_ids=changes.redetected_ids, now=now)
+    changed = [
+        OrderException(
+            pk=active[key][0],
+            details=dict(details[key]),
+            summary=exception_summary(rule=rule, details=details[key], channel=channel, external_id=key),
+        )
+        for key in sorted(keys & active.keys())
+        if key in details and not evidence_equal(active[key][1], details[key])
+    ]
+    OrderException.objects.bulk_update(changed, ["details", "summary"], batch_size=500)
+    changes.renewed_ids = [exception.pk for exception in changed]
 
     inserted: list[tuple[OrderException, Grade]] = []
     to_create = sorted(keys - active.keys())

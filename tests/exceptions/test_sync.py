@@ -361,6 +361,16 @@ def test_a_missing_order_listed_again_adds_an_occurrence(missing_rule):
     assert OrderException.objects.get().occurrences == 2
 
 
+def test_a_missing_order_listed_again_with_another_total_takes_the_new_listing(missing_rule):
+    listed = {"TM-1": {"total_amount": "88.00", "placed_at": "2026-11-24T02:00:00+00:00"}}
+    missing_order_sync(rule=missing_rule, channel="tmall", external_ids=["TM-1"], details=listed)
+    again = {"TM-1": {**listed["TM-1"], "total_amount": "99.00"}}
+    same = missing_order_sync(rule=missing_rule, channel="tmall", external_ids=["TM-1"], details=listed)
+    changed = missing_order_sync(rule=missing_rule, channel="tmall", external_ids=["TM-1"], details=again)
+    assert (same.renewed, changed.renewed) == (0, 1)
+    assert OrderException.objects.get().details["total_amount"] == "99.00"
+
+
 def test_a_listed_order_that_arrived_meanwhile_is_not_raised(missing_rule):
     order = OrderFactory(channel="tmall")
     result = missing_order_sync(rule=missing_rule, channel="tmall", external_ids=[order.external_id, "TM-404"])
