@@ -407,7 +407,7 @@ def detect_orders(
                     active.rule, matched, _evidence_reader(active, env), isolated.unevaluated
                 )
             outcome.matched = len(matched)
-            if isolated.error is not None:
+            if isolated.error is not None and isolated.unevaluated:
                 outcome.error = _rule_failed(active.rule, isolated.error, isolated=isolated)
             if matched or already.get(active.rule.pk):
                 pending.append(_Pending(active, matches, outcome))
@@ -555,7 +555,7 @@ def scan(
                     count_redetections=False,
                 )
                 outcome.take(result)
-            if isolated.error is not None:
+            if isolated.error is not None and isolated.unevaluated:
                 outcome.error = _rule_failed(active.rule, isolated.error, isolated=isolated)
         except Exception as exc:  # recorded on the rule; the other rules still run
             outcome.error = _rule_failed(active.rule, exc)
