@@ -8,14 +8,18 @@ import logging
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
-from django.http import Http404
+from django.http import Http404, HttpRequest, JsonResponse
 from django.utils.translation import gettext as _
-from rest_framework import exceptions, status
+from django.utils.translation import gettext_lazy
+from django.views.decorators.csrf import csrf_exempt
+from drf_spectacular.utils import extend_schema_serializer
+from rest_framework import exceptions, serializers, status
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
 from apps.common.errors import DomainError, ErrorCode
-from apps.common.parsers import PayloadTooLarge
+from apps.common.parsers import BodyParseError, PayloadTooLarge
 
 logger = logging.getLogger(__name__)
 
@@ -90,5 +94,35 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
             headers["WWW-Authenticate"] = exc.auth_header
         if getattr(exc, "wait", None):
             headers["Retry-After"] = str(int(exc.wait))
-        return Response(error_body(code, str(exc.detail)), status=exc.status_code, headers=headers)
+        fields = exc.fields if isinstance(exc, BodyParseError) else None
+        return Response(error_body(code, str(exc.detail), fields), status=exc.status_code, headers=headers)
     return None
+
+
+@csrf_exempt
+def not_found(request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
+    """Any method on a path under the API that no endpoint serves: 404 in the error shape, not HTML."""
+    body = error_body(ErrorCode.NOT_FOUND, _("No API endpoint at %(path)s.") % {"path": request.path})
+    return JsonResponse(body, status=status.HTTP_404_NOT_FOUND)
+
+
+class JsonErrorsMixin:
+    """For views whose answers are not JSON (the schema in YAML, the docs in HTML): errors still are."""
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        if response.status_code >= 400:
+            request.accepted_renderer = JSONRenderer()
+            request.accepted_media_type = JSONRenderer.media_type
+        return super().finalize_response(request, response, *args, **kwargs)
+
+
+@extend_schema_serializer(component_name="Error")
+class ErrorOutput(serializers.Serializer):
+    """The one error shape, for the OpenAPI schema (every 4xx answer has it)."""
+
+    code = serializers.CharField(help_text=gettext_lazy("Stable, untranslated snake_case code, e.g. invalid."))
+    message = serializers.CharField(help_text=gettext_lazy("What went wrong, in the request's language."))
+    fields = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()),
+        help_text=gettext_lazy("Each refused input by its dotted path (lines.0.quantity), with its messages."),
+    )

@@ -10,6 +10,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema
 from rest_framework import generics, serializers
 
 from apps.accounts.models import Department
+from apps.common.fields import ID_MAX, OutputModelSerializer, StrictIsoDateTimeFilter
 from apps.exceptions import evidence, selectors
 from apps.exceptions.models import ExceptionEvent, ExceptionStatus, OrderException
 from apps.rules.models import Severity
@@ -73,7 +74,7 @@ class ChoiceInFilter(django_filters.BaseInFilter, django_filters.ChoiceFilter):
 
 
 class ExceptionFilter(django_filters.FilterSet):
-    order = IdFilter(field_name="order_id", label=_("Order id"), min_value=1, max_value=2**63 - 1)
+    order = IdFilter(field_name="order_id", label=_("Order id"), min_value=1, max_value=ID_MAX)
     type = RuleCodesFilter(
         field_name="rule_id", lookup_expr="in", label=_("Exception type: a rule code, or several separated by commas")
     )
@@ -87,11 +88,12 @@ class ExceptionFilter(django_filters.FilterSet):
         queryset=Department.objects.all(), to_field_name="code", label=_("Department code")
     )
     assignee = UserRefFilter(field_name="assignee_id", label=_("Assignee: username or id"))
-    detected_after = django_filters.IsoDateTimeFilter(
-        field_name="detected_at", lookup_expr="gte", label=_("Detected at or after (ISO 8601)")
+    # With a UTC offset, from 2000 to 2100, like every time the API takes (apps/common/fields.py).
+    detected_after = StrictIsoDateTimeFilter(
+        field_name="detected_at", lookup_expr="gte", label=_("Detected at or after (ISO 8601 with a UTC offset)")
     )
-    detected_before = django_filters.IsoDateTimeFilter(
-        field_name="detected_at", lookup_expr="lt", label=_("Detected before (ISO 8601)")
+    detected_before = StrictIsoDateTimeFilter(
+        field_name="detected_at", lookup_expr="lt", label=_("Detected before (ISO 8601 with a UTC offset)")
     )
 
     class Meta:
@@ -102,7 +104,7 @@ class ExceptionFilter(django_filters.FilterSet):
 # --- Output -------------------------------------------------------------------------------------
 
 
-class ExceptionOutput(serializers.ModelSerializer):
+class ExceptionOutput(OutputModelSerializer):
     order = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
     type = serializers.SlugRelatedField(source="rule", slug_field="code", read_only=True)
     department = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
@@ -141,7 +143,7 @@ class ExceptionOutput(serializers.ModelSerializer):
         return evidence.exception_summary_text(exception)
 
 
-class ExceptionEventOutput(serializers.ModelSerializer):
+class ExceptionEventOutput(OutputModelSerializer):
     actor = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
 
     class Meta:
@@ -166,7 +168,7 @@ class ExceptionDetailOutput(ExceptionOutput):
         "an unknown value is a 400 naming the filter."
     ),
     parameters=[
-        OpenApiParameter("order", OpenApiTypes.INT, description="Order id."),
+        OpenApiParameter("order", {"type": "integer", "minimum": 1, "maximum": ID_MAX}, description="Order id."),
         OpenApiParameter(
             "type",
             OpenApiTypes.STR,

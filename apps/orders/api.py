@@ -6,10 +6,11 @@ from typing import Any
 
 import django_filters
 from django.conf import settings
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -17,7 +18,20 @@ from rest_framework.views import APIView
 from apps.accounts.permissions import UpsertModelPermissions
 from apps.common.api import flatten_errors
 from apps.common.errors import ErrorCode
-from apps.common.fields import StrictCharField, StrictDictField, StrictIntegerField
+from apps.common.fields import (
+    ID_MAX,
+    INT32_MAX,
+    CurrencyField,
+    DecimalOutputField,
+    MoneyField,
+    OutputModelSerializer,
+    StrictCharField,
+    StrictDateTimeField,
+    StrictDictField,
+    StrictIntegerField,
+    StrictIsoDateTimeFilter,
+)
+from apps.common.schema import error_response
 from apps.orders import selectors, services
 from apps.orders.models import (
     MONEY,
@@ -30,21 +44,17 @@ from apps.orders.models import (
     TrackingEvent,
 )
 
-CURRENCY = {"max_length": 3, "min_length": 3, "default": "CNY"}
+# The largest quantity a line or shipment line takes; far below what the column stores.
+MAX_QUANTITY = 1_000_000
 
 
-def money(**kwargs: Any) -> serializers.DecimalField:
-    return serializers.DecimalField(**MONEY, min_value=0, **kwargs)
+def money(**kwargs: Any) -> MoneyField:
+    return MoneyField(**MONEY, min_value=0, **kwargs)
 
 
-class CurrencyField(StrictCharField):
-    default_error_messages = {"currency": gettext_lazy("Use a three-letter upper-case ISO 4217 code, e.g. CNY.")}
-
-    def to_internal_value(self, data):
-        value = super().to_internal_value(data)
-        if len(value) != 3 or not value.isascii() or not value.isalpha() or not value.isupper():
-            self.fail("currency")
-        return value
+def _api_context(request) -> dict[str, Any]:
+    """The serializer context of an API body: with the request, the fields apply the JSON rules."""
+    return {"request": request}
 
 
 # --- Order input --------------------------------------------------------------------------------
@@ -72,7 +82,7 @@ class AddressInput(serializers.Serializer):
 class LineInput(serializers.Serializer):
     sku = StrictCharField(max_length=64)
     name = StrictCharField(max_length=255, required=False, allow_blank=True)
-    quantity = StrictIntegerField(min_value=1, max_value=1_000_000)
+    quantity = StrictIntegerField(min_value=1, max_value=MAX_QUANTITY)
     unit_price = money()
 
 
@@ -82,20 +92,26 @@ class LinesField(serializers.ListField):
     Lines are checked by a standalone ``LineInput`` (its own root, never partial), so a
     partial PATCH of the order still needs whole lines. The one instance is reused for every
     line: building serializer fields is the expensive part of DRF validation.
+
+    Each line's quantity × unit price and their sum must fit the order's stored lines total
+    (``services.MONEY_MAX``): a bigger sum would fail the write in the database.
     """
 
     child = LineInput()
 
     def __init__(self, **kwargs):
         kwargs.setdefault("min_length", 1)
-        super().__init__(**kwargs)
         # Read here, not at import time, so that the setting can change under tests.
-        self.max_length = settings.ORDERGUARD_MAX_LINES_PER_ORDER
-        self._line = LineInput()
+        kwargs.setdefault("max_length", settings.ORDERGUARD_MAX_LINES_PER_ORDER)
+        super().__init__(**kwargs)
+        self._line: LineInput | None = None
 
     def run_child_validation(self, data):
+        # Before validating each line: 10,000 lines are refused without reading them.
         if self.max_length is not None and len(data) > self.max_length:
             self.fail("max_length", max_length=self.max_length)
+        if self._line is None:
+            self._line = LineInput(context=self.context)
         result, errors = [], {}
         for index, item in enumerate(data):
             try:
@@ -104,6 +120,17 @@ class LinesField(serializers.ListField):
                 errors[index] = exc.detail
         if errors:
             raise serializers.ValidationError(errors)
+        totals = [line["quantity"] * line["unit_price"] for line in result]
+        limit = services.MONEY_MAX
+        for index, total in enumerate(totals):
+            if total > limit:
+                message = _("Quantity × unit price is %(total)s, more than the largest amount stored, %(max)s.")
+                errors[index] = {"unit_price": [message % {"total": total, "max": limit}]}
+        if errors:
+            raise serializers.ValidationError(errors)
+        if (total := sum(totals)) > limit:
+            message = _("The lines add up to %(total)s, more than the largest amount stored, %(max)s.")
+            raise serializers.ValidationError(message % {"total": total, "max": limit})
         return result
 
 
@@ -111,10 +138,10 @@ class OrderInput(serializers.Serializer):
     external_id = StrictCharField(max_length=64)
     channel = serializers.ChoiceField(choices=Channel.choices)
     status = serializers.ChoiceField(choices=Order.Status.choices)
-    placed_at = serializers.DateTimeField()
-    paid_at = serializers.DateTimeField(required=False, allow_null=True)
-    promised_ship_by = serializers.DateTimeField(required=False, allow_null=True)
-    currency = CurrencyField(**CURRENCY)
+    placed_at = StrictDateTimeField()
+    paid_at = StrictDateTimeField(required=False, allow_null=True)
+    promised_ship_by = StrictDateTimeField(required=False, allow_null=True)
+    currency = CurrencyField()
     total_amount = money()
     shipping_fee = money(default="0.00")
     discount = money(default="0.00")
@@ -127,6 +154,10 @@ class OrderInput(serializers.Serializer):
 class OrderPatchInput(OrderInput):
     """The fields of an order that PATCH may change; validated with ``partial=True``."""
 
+    _IDENTIFIES = gettext_lazy("Identifies the order: may be sent as stored; another value is a 400 immutable_field.")
+    external_id = StrictCharField(max_length=64, help_text=_IDENTIFIES)
+    channel = serializers.ChoiceField(choices=Channel.choices, help_text=_IDENTIFIES)
+
 
 # --- Order output -------------------------------------------------------------------------------
 
@@ -136,7 +167,7 @@ class LineOutput(serializers.Serializer):
     sku = serializers.CharField()
     name = serializers.CharField()
     quantity = serializers.IntegerField()
-    unit_price = serializers.DecimalField(**MONEY)
+    unit_price = DecimalOutputField(**MONEY)
 
 
 class CustomerOutput(serializers.Serializer):
@@ -158,7 +189,7 @@ class AddressOutput(serializers.Serializer):
     postcode = serializers.CharField(source="ship_postcode")
 
 
-class OrderOutput(serializers.ModelSerializer):
+class OrderOutput(OutputModelSerializer):
     customer = CustomerOutput()
     shipping_address = AddressOutput(source="*")
     lines = LineOutput(many=True)
@@ -187,7 +218,7 @@ class OrderOutput(serializers.ModelSerializer):
         )
 
 
-class PaymentOutput(serializers.ModelSerializer):
+class PaymentOutput(OutputModelSerializer):
     class Meta:
         model = Payment
         fields = ("id", "order", "transaction_id", "amount", "currency", "status", "paid_at", "method", "created_at")
@@ -198,13 +229,13 @@ class ShipmentLineOutput(serializers.Serializer):
     quantity = serializers.IntegerField()
 
 
-class TrackingEventOutput(serializers.ModelSerializer):
+class TrackingEventOutput(OutputModelSerializer):
     class Meta:
         model = TrackingEvent
         fields = ("id", "shipment", "occurred_at", "status", "description", "created_at")
 
 
-class ShipmentOutput(serializers.ModelSerializer):
+class ShipmentOutput(OutputModelSerializer):
     lines = ShipmentLineOutput(many=True)
     events = TrackingEventOutput(many=True)
 
@@ -225,8 +256,8 @@ class OrderDetailOutput(OrderOutput):
 
 
 class OrderFilter(django_filters.FilterSet):
-    placed_after = django_filters.IsoDateTimeFilter(field_name="placed_at", lookup_expr="gte")
-    placed_before = django_filters.IsoDateTimeFilter(field_name="placed_at", lookup_expr="lt")
+    placed_after = StrictIsoDateTimeFilter(field_name="placed_at", lookup_expr="gte")
+    placed_before = StrictIsoDateTimeFilter(field_name="placed_at", lookup_expr="lt")
     sku = django_filters.CharFilter(field_name="lines__sku", distinct=True)
 
     class Meta:
@@ -258,10 +289,10 @@ class OrderListCreateApi(generics.ListAPIView):
 
     @extend_schema(
         request=OrderInput,
-        responses={201: OrderOutput, 200: OrderOutput, 400: OpenApiResponse(description="invalid")},
+        responses={201: OrderOutput, 200: OrderOutput},
     )
     def post(self, request):
-        serializer = OrderInput(data=request.data)
+        serializer = OrderInput(data=request.data, context=_api_context(request))
         serializer.is_valid(raise_exception=True)
         result = services.order_ingest(data=serializer.validated_data)
         return _order_created_response(result.order_id, result.created)
@@ -273,7 +304,24 @@ class BulkOrderResult(serializers.Serializer):
     id = serializers.IntegerField(required=False)
     external_id = serializers.CharField(required=False)
     code = serializers.CharField(required=False)
-    fields = serializers.DictField(required=False)
+    fields = serializers.DictField(child=serializers.ListField(child=serializers.CharField()), required=False)
+
+
+class BulkOrdersField(serializers.ListField):
+    """1 to ORDERGUARD_BULK_MAX_ORDERS orders."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("child", OrderInput())
+        kwargs.setdefault("min_length", 1)
+        kwargs.setdefault("max_length", settings.ORDERGUARD_BULK_MAX_ORDERS)
+        super().__init__(**kwargs)
+
+
+class OrderBulkInput(serializers.Serializer):
+    """The bulk envelope, for the schema: the view validates each order on its own, so that a bad
+    order fails alone."""
+
+    orders = BulkOrdersField()
 
 
 class OrderBulkCreateApi(APIView):
@@ -282,7 +330,7 @@ class OrderBulkCreateApi(APIView):
     queryset = Order.objects.none()
 
     @extend_schema(
-        request=inline_serializer(name="OrderBulkRequest", fields={"orders": OrderInput(many=True)}),
+        request=OrderBulkInput,
         responses={
             200: inline_serializer(
                 name="OrderBulkResponse",
@@ -309,7 +357,7 @@ class OrderBulkCreateApi(APIView):
         valid: list[tuple[int, dict[str, Any]]] = []
         # One validator for the whole batch, as DRF's ListSerializer does: its fields are
         # built once instead of once per order.
-        validator = OrderInput()
+        validator = OrderInput(context=_api_context(request))
         for index, item in enumerate(raw):
             try:
                 valid.append((index, validator.run_validation(item)))
@@ -344,7 +392,7 @@ class OrderDetailApi(APIView):
     @extend_schema(request=OrderPatchInput, responses=OrderDetailOutput)
     def patch(self, request, order_id: int):
         get_object_or_404(Order.objects.only("id"), pk=order_id)
-        serializer = OrderPatchInput(data=request.data, partial=True)
+        serializer = OrderPatchInput(data=request.data, partial=True, context=_api_context(request))
         serializer.is_valid(raise_exception=True)
         order = services.order_update(order_id=order_id, data=serializer.validated_data)
         return _order_response(order.pk, status.HTTP_200_OK)
@@ -354,12 +402,12 @@ class OrderDetailApi(APIView):
 
 
 class PaymentInput(serializers.Serializer):
-    order = StrictIntegerField(min_value=1)
+    order = StrictIntegerField(min_value=1, max_value=ID_MAX)
     transaction_id = StrictCharField(max_length=128)
     amount = money()
-    currency = CurrencyField(**CURRENCY)
+    currency = CurrencyField()
     status = serializers.ChoiceField(choices=Payment.Status.choices)
-    paid_at = serializers.DateTimeField(required=False, allow_null=True)
+    paid_at = StrictDateTimeField(required=False, allow_null=True)
     method = StrictCharField(max_length=32, required=False, allow_blank=True)
 
 
@@ -368,9 +416,16 @@ class PaymentCreateApi(APIView):
 
     queryset = Payment.objects.none()
 
-    @extend_schema(request=PaymentInput, responses={201: PaymentOutput, 200: PaymentOutput})
+    @extend_schema(
+        request=PaymentInput,
+        responses={
+            201: PaymentOutput,
+            200: PaymentOutput,
+            409: error_response(gettext_lazy("A repeat of the transaction names another order or amount.")),
+        },
+    )
     def post(self, request):
-        serializer = PaymentInput(data=request.data)
+        serializer = PaymentInput(data=request.data, context=_api_context(request))
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
         payment, created = services.payment_record(order_id=data.pop("order"), **data)
@@ -385,14 +440,14 @@ class PaymentDetailApi(generics.RetrieveAPIView):
 
 class ShipmentLineInput(serializers.Serializer):
     sku = StrictCharField(max_length=64)
-    quantity = StrictIntegerField(min_value=1, max_value=1_000_000)
+    quantity = StrictIntegerField(min_value=1, max_value=MAX_QUANTITY)
 
 
 class ShipmentInput(serializers.Serializer):
-    order = StrictIntegerField(min_value=1)
+    order = StrictIntegerField(min_value=1, max_value=ID_MAX)
     carrier = StrictCharField(max_length=32)
     tracking_number = StrictCharField(max_length=64, allow_blank=True)
-    shipped_at = serializers.DateTimeField()
+    shipped_at = StrictDateTimeField()
     lines = serializers.ListField(child=ShipmentLineInput(), min_length=1, max_length=500)
 
 
@@ -401,9 +456,16 @@ class ShipmentCreateApi(APIView):
 
     queryset = Shipment.objects.none()
 
-    @extend_schema(request=ShipmentInput, responses={201: ShipmentOutput, 200: ShipmentOutput})
+    @extend_schema(
+        request=ShipmentInput,
+        responses={
+            201: ShipmentOutput,
+            200: ShipmentOutput,
+            409: error_response(gettext_lazy("The carrier's tracking number is recorded for another order.")),
+        },
+    )
     def post(self, request):
-        serializer = ShipmentInput(data=request.data)
+        serializer = ShipmentInput(data=request.data, context=_api_context(request))
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
         shipment, created = services.shipment_create(order_id=data.pop("order"), **data)
@@ -423,7 +485,7 @@ class ShipmentDetailApi(generics.RetrieveAPIView):
 
 
 class TrackingEventInput(serializers.Serializer):
-    occurred_at = serializers.DateTimeField()
+    occurred_at = StrictDateTimeField()
     status = serializers.ChoiceField(choices=TrackingEvent.Status.choices)
     description = StrictCharField(max_length=500, required=False, allow_blank=True)
 
@@ -436,7 +498,7 @@ class TrackingEventCreateApi(APIView):
     @extend_schema(request=TrackingEventInput, responses={201: TrackingEventOutput, 200: TrackingEventOutput})
     def post(self, request, shipment_id: int):
         get_object_or_404(Shipment.objects.only("id"), pk=shipment_id)
-        serializer = TrackingEventInput(data=request.data)
+        serializer = TrackingEventInput(data=request.data, context=_api_context(request))
         serializer.is_valid(raise_exception=True)
         event, created = services.tracking_event_record(shipment_id=shipment_id, **serializer.validated_data)
         return Response(
@@ -455,21 +517,22 @@ class SkuField(StrictCharField):
 class ProductInput(serializers.Serializer):
     name = StrictCharField(max_length=255)
     list_price = money()
-    currency = CurrencyField(**CURRENCY)
+    currency = CurrencyField()
 
 
-class ProductOutput(serializers.ModelSerializer):
+class ProductOutput(OutputModelSerializer):
     class Meta:
         model = Product
         fields = ("sku", "name", "list_price", "currency", "is_active", "updated_at")
 
 
 class StockLevelInput(serializers.Serializer):
-    on_hand = StrictIntegerField(min_value=0)
-    reserved = StrictIntegerField(min_value=0, default=0)
+    # StockLevel's columns are IntegerFields: 32 bits on PostgreSQL.
+    on_hand = StrictIntegerField(min_value=0, max_value=INT32_MAX)
+    reserved = StrictIntegerField(min_value=0, max_value=INT32_MAX, default=0)
 
 
-class StockLevelOutput(serializers.ModelSerializer):
+class StockLevelOutput(OutputModelSerializer):
     available = serializers.IntegerField(read_only=True)
 
     class Meta:
@@ -477,9 +540,20 @@ class StockLevelOutput(serializers.ModelSerializer):
         fields = ("sku", "on_hand", "reserved", "available", "updated_at")
 
 
+def _is_sku(sku: str) -> bool:
+    return 0 < len(sku) <= 64 and "\x00" not in sku
+
+
 def _check_sku(sku: str) -> None:
-    if not sku or len(sku) > 64:
-        raise serializers.ValidationError({"sku": [_("A SKU has 1 to 64 characters.")]})
+    if not _is_sku(sku):
+        raise serializers.ValidationError({"sku": [_("A SKU has 1 to 64 characters, none of them NUL.")]})
+
+
+def _get_by_sku_or_404(model, sku: str):
+    # A path that cannot be a SKU names no record (and PostgreSQL refuses a NUL in a query).
+    if not _is_sku(sku):
+        raise Http404
+    return get_object_or_404(model, sku=sku)
 
 
 class ProductListApi(generics.ListAPIView):
@@ -493,15 +567,16 @@ class ProductDetailApi(APIView):
 
     queryset = Product.objects.none()
     permission_classes = [UpsertModelPermissions]
+    put_creates = True
 
     @extend_schema(responses=ProductOutput)
     def get(self, request, sku: str):
-        return Response(ProductOutput(get_object_or_404(Product, sku=sku)).data)
+        return Response(ProductOutput(_get_by_sku_or_404(Product, sku)).data)
 
     @extend_schema(request=ProductInput, responses={201: ProductOutput, 200: ProductOutput})
     def put(self, request, sku: str):
         _check_sku(sku)
-        serializer = ProductInput(data=request.data)
+        serializer = ProductInput(data=request.data, context=_api_context(request))
         serializer.is_valid(raise_exception=True)
         product, created = services.product_upsert(sku=sku, **serializer.validated_data)
         return Response(ProductOutput(product).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
@@ -518,15 +593,16 @@ class StockLevelDetailApi(APIView):
 
     queryset = StockLevel.objects.none()
     permission_classes = [UpsertModelPermissions]
+    put_creates = True
 
     @extend_schema(responses=StockLevelOutput)
     def get(self, request, sku: str):
-        return Response(StockLevelOutput(get_object_or_404(StockLevel, sku=sku)).data)
+        return Response(StockLevelOutput(_get_by_sku_or_404(StockLevel, sku)).data)
 
     @extend_schema(request=StockLevelInput, responses={201: StockLevelOutput, 200: StockLevelOutput})
     def put(self, request, sku: str):
         _check_sku(sku)
-        serializer = StockLevelInput(data=request.data)
+        serializer = StockLevelInput(data=request.data, context=_api_context(request))
         serializer.is_valid(raise_exception=True)
         stock, created = services.stock_level_set(sku=sku, **serializer.validated_data)
         return Response(StockLevelOutput(stock).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)

@@ -22,6 +22,7 @@ from apps.common.errors import DomainError, ErrorCode
 from apps.orders import selectors, verdicts
 from apps.orders.errors import OrderErrorCode
 from apps.orders.models import (
+    MONEY,
     Carrier,
     Customer,
     Order,
@@ -56,6 +57,9 @@ ORDER_SCALAR_FIELDS = (
     "data",
 )
 CUSTOMER_FIELDS = ("name", "phone", "email", "tags")
+# The largest amount a money column stores (9999999999.99); the stored sums (lines_total,
+# paid_total) must fit it too, so an input that would overflow them is refused before writing.
+MONEY_MAX = Decimal(10) ** (MONEY["max_digits"] - MONEY["decimal_places"]) - Decimal(1).scaleb(-MONEY["decimal_places"])
 # A concurrent writer can insert the same (channel, external_id) between the lookup and the
 # insert; each retry re-reads what committed meanwhile. Three rounds settle any real race.
 _INGEST_ATTEMPTS = 3
@@ -487,9 +491,11 @@ def payment_record(
 
     A repeat with a new status (pending → succeeded, succeeded → refunded) updates it; a
     repeat naming another order or amount is refused, since a gateway never changes those.
+    A payment that would make the order's succeeded payments add up to more than ``MONEY_MAX``
+    is refused (``amount``). The order row is locked, so concurrent payments are summed in turn.
     Returns (payment, created).
     """
-    if not Order.objects.filter(pk=order_id).exists():
+    if Order.objects.select_for_update().filter(pk=order_id).values_list("pk", flat=True).first() is None:
         raise _not_found("order", order_id)
     for attempt in range(2):
         payment = Payment.objects.select_for_update().filter(transaction_id=transaction_id).first()
@@ -510,12 +516,14 @@ def payment_record(
                 )
             changes = {"status": status, "paid_at": paid_at or payment.paid_at, "method": method or payment.method}
             if any(getattr(payment, key) != value for key, value in changes.items()):
+                _check_paid_total_fits(order_id=order_id, transaction_id=transaction_id, amount=amount, status=status)
                 for key, value in changes.items():
                     setattr(payment, key, value)
                 payment.save()
                 order_paid_totals_refresh(order_ids=[order_id])
                 _detect([order_id])
             return payment, False
+        _check_paid_total_fits(order_id=order_id, transaction_id=transaction_id, amount=amount, status=status)
         try:
             with transaction.atomic():
                 payment = Payment.objects.create(
@@ -535,6 +543,27 @@ def payment_record(
         _detect([order_id])
         return payment, True
     raise AssertionError("unreachable")
+
+
+def _check_paid_total_fits(*, order_id: int, transaction_id: str, amount: Decimal, status: str) -> None:
+    """Refuse a succeeded payment whose order's paid total would not fit its column."""
+    if status != Payment.Status.SUCCEEDED:
+        return
+    others = (
+        Payment.objects.filter(order_id=order_id, status=Payment.Status.SUCCEEDED)
+        .exclude(transaction_id=transaction_id)
+        .aggregate(total=Sum("amount"))["total"]
+    )
+    total = (others or Decimal("0.00")) + amount
+    if total > MONEY_MAX:
+        raise DomainError(
+            code=ErrorCode.INVALID,
+            field="amount",
+            message=_(
+                "The order's succeeded payments would add up to %(total)s, more than the largest amount, %(max)s."
+            )
+            % {"total": total, "max": MONEY_MAX},
+        )
 
 
 # --- Shipments ----------------------------------------------------------------------------------
