@@ -11,8 +11,10 @@ from datetime import datetime
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
-from django.utils.safestring import SafeString
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
+
+DASH = mark_safe('<span class="og-muted">—</span>')  # noqa: S308 (a constant, no user data)
 
 
 def badge(*, kind: str, label: object) -> SafeString:
@@ -24,7 +26,7 @@ def labels(items: Iterable[object]) -> SafeString:
     """Several labels side by side (e.g. notification channels), or a dash for none."""
     items = [str(item) for item in items]
     if not items:
-        return format_html('<span class="og-muted">—</span>')
+        return DASH
     badges = format_html_join("", '<span class="og-badge">{}</span>', ((item,) for item in items))
     return format_html('<span class="og-labels">{}</span>', badges)
 
@@ -47,7 +49,7 @@ def when_short(value: datetime | None) -> str:
 def due(value: datetime | None, *, active: bool, short: bool = False) -> SafeString:
     """A deadline, marked overdue when it has passed and someone still has to act."""
     if value is None:
-        return format_html('<span class="og-muted">—</span>')
+        return DASH
     text = when_short(value) if short else when(value)
     if active and value < timezone.now():
         overdue = badge(kind="overdue", label=_("overdue"))
