@@ -33,11 +33,15 @@ def browser(live_server) -> Iterator:
 
     if not shutil.which(CHROMIUM):
         pytest.fail(f"No Chromium at {CHROMIUM}: run `make test`, which installs it, or set CHROMIUM.")
+    # Playwright's sync API runs an event loop in this thread; the ORM calls the test makes
+    # around it are still plain synchronous code.
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     try:
         with sync_playwright() as playwright:
             chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             yield chromium
+            # ORM work done while Playwright's loop runs gets connections of its own context;
+            # close them here, or PostgreSQL refuses to drop the test database.
             connections.close_all()
             chromium.close()
     finally:
@@ -45,31 +49,11 @@ def browser(live_server) -> Iterator:
 
 
 @pytest.fixture
-def page(live_server) -> Iterator:
-    from playwright.sync_api import sync_playwright
+def page(browser, live_server):
+    """A Chinese-speaking page at 1280×900 that records every request leaving the server."""
+    from tests.browser.screens import track_foreign_requests
 
-    if not shutil.which(CHROMIUM):
-        pytest.fail(f"No Chromium at {CHROMIUM}: run `make test`, which installs it, or set CHROMIUM.")
-    # Playwright's sync API runs an event loop in this thread; the ORM calls the test makes
-    # around it are still plain synchronous code.
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    try:
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            context = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900})
-            page = context.new_page()
-            page.set_default_timeout(15000)
-            page.foreign_requests = []
-            page.on(
-                "request",
-                lambda request: None
-                if request.url.startswith((live_server.url, "data:", "blob:"))
-                else page.foreign_requests.append(request.url),
-            )
-            yield page
-            # ORM work done while Playwright's loop runs gets connections of its own context;
-            # close them here, or PostgreSQL refuses to drop the test database.
-            connections.close_all()
-            browser.close()
-    finally:
-        os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+    page = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900}).new_page()
+    page.set_default_timeout(15000)
+    track_foreign_requests(page, live_server)
+    return page

@@ -33,6 +33,12 @@ def open_page(browser, live_server, *, language: str, viewport: str):
     context.add_cookies([{"name": "django_language", "value": language, "url": live_server.url}])
     page = context.new_page()
     page.set_default_timeout(15000)
+    track_foreign_requests(page, live_server)
+    return page
+
+
+def track_foreign_requests(page, live_server) -> None:
+    """Collect in ``page.foreign_requests`` every request to anywhere but the test server."""
     page.foreign_requests = []
     page.on(
         "request",
@@ -40,7 +46,6 @@ def open_page(browser, live_server, *, language: str, viewport: str):
         if request.url.startswith((live_server.url, "data:", "blob:"))
         else page.foreign_requests.append(request.url),
     )
-    return page
 
 
 def sign_in(page, live_server, username: str, password: str = PASSWORD) -> None:

@@ -12,9 +12,8 @@ from django.utils import timezone
 
 from apps.console.navigation import sidebar
 from apps.exceptions.models import ACTIVE_STATUSES, OrderException
-from apps.orders import services
-from apps.orders.api import OrderInput
 from apps.rules.models import ExceptionRule
+from tests.console.conftest import ingest_orders, shortage_body
 from tests.orders.payloads import order_body
 
 pytestmark = pytest.mark.django_db
@@ -22,18 +21,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def raised(db):
-    services.stock_level_set(sku="SKU-LOW", on_hand=0, reserved=0)
-    bodies = [
-        order_body(
-            status="pending_payment",
-            paid_at=None,
-            lines=[{"sku": "SKU-LOW", "name": "杯", "quantity": 2, "unit_price": "129.50"}],
-        ),
-        order_body(),
-        order_body(),
-    ]
-    validator = OrderInput()
-    services.order_bulk_ingest(items=[validator.run_validation(body) for body in bodies])
+    ingest_orders(shortage_body(), order_body(), order_body())
     # One of them is past its deadline.
     late = OrderException.objects.filter(status__in=ACTIVE_STATUSES).order_by("pk").first()
     OrderException.objects.filter(pk=late.pk).update(due_at=timezone.now() - timedelta(minutes=5))

@@ -8,11 +8,7 @@ import pytest
 from django.utils.formats import date_format
 
 from apps.accounts.models import User
-from apps.exceptions.models import OrderException
-from apps.orders import services
-from apps.orders.api import OrderInput
 from apps.orders.demo import DEMO_USERS, demo_users_create
-from tests.orders.payloads import order_body
 
 pytestmark = pytest.mark.django_db
 
@@ -29,23 +25,6 @@ LANDINGS = {
 def demo_users(db):
     demo_users_create(password=PASSWORD)
     return {spec.username: spec for spec in DEMO_USERS}
-
-
-@pytest.fixture
-def raised(db):
-    """Two orders whose exceptions go to different departments (stock → warehouse, payment → finance)."""
-    services.stock_level_set(sku="SKU-LOW", on_hand=0, reserved=0)
-    bodies = [
-        order_body(
-            status="pending_payment",
-            paid_at=None,
-            lines=[{"sku": "SKU-LOW", "name": "杯", "quantity": 2, "unit_price": "129.50"}],
-        ),
-        order_body(),
-    ]
-    validator = OrderInput()
-    services.order_bulk_ingest(items=[validator.run_validation(body) for body in bodies])
-    return OrderException.objects.select_related("department")
 
 
 @pytest.mark.parametrize("spec", DEMO_USERS, ids=lambda spec: spec.username)
