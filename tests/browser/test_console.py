@@ -185,3 +185,33 @@ def test_the_grading_table_reads_as_words_with_whole_names(browser, live_server,
         assert name_cell.first.bounding_box()["width"] > 120
     text = _check_page(page, language=language, name=f"grading-{language}-{viewport}")
     assert ("category Inventory" if language == "en" else "类别 库存") in text
+
+
+@pytest.mark.parametrize(("language", "viewport"), CASES)
+def test_staff_and_managers_sign_in_to_pages_they_can_read_on_a_phone(browser, live_server, shop, language, viewport):
+    user_create(username="wh-clerk", password=screens.PASSWORD, role="staff", department_code="warehouse")
+    user_create(username="wh-lead", password=screens.PASSWORD, role="manager", department_code="warehouse")
+    shortage = OrderException.objects.get(order=shop["short"], rule__code="STOCK_SHORTAGE")
+
+    page = screens.open_page(browser, live_server, language=language, viewport=viewport)
+    page.goto(live_server.url + "/")
+    _check_page(page, language=language, name=f"sign-in-{language}-{viewport}")
+    screens.sign_in(page, live_server, "wh-clerk")
+    assert page.url == live_server.url + "/workspace/"
+    assert page.locator(f"tr[data-exception='{shortage.pk}']").count() == 1
+    _check_page(page, language=language, name=f"workspace-{language}-{viewport}")
+    assert not screens.overflows(page)
+    with page.expect_navigation():
+        page.locator(f"tr[data-exception='{shortage.pk}'] a").click()
+    assert "SKU-LOW" in page.locator(".og-evidence").inner_text()
+    _check_page(page, language=language, name=f"workspace-exception-{language}-{viewport}")
+    assert not screens.overflows(page)
+
+    page = screens.open_page(browser, live_server, language=language, viewport=viewport)
+    screens.sign_in(page, live_server, "wh-lead")
+    assert page.url == live_server.url + "/manager/"
+    overview = page.locator("table.og-departments tbody tr")
+    assert overview.count() == 1
+    assert ("Warehouse / purchasing" if language == "en" else "仓储/采购") in overview.inner_text()
+    _check_page(page, language=language, name=f"manager-{language}-{viewport}")
+    assert not screens.overflows(page)
