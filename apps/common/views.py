@@ -1,6 +1,4 @@
-from django.contrib.auth.decorators import login_required
 from django.http import JsonResponse
-from django.shortcuts import redirect
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
@@ -33,9 +31,3 @@ def healthz(request):
 
 def _is_admin(user) -> bool:
     return user.is_authenticated and user.is_active and (user.is_superuser or user.has_role(Role.ADMIN))
-
-
-@login_required
-def home(request):
-    """Send a signed-in user to where work happens (the admin until the workspace lands)."""
-    return redirect("admin:index")

@@ -7,13 +7,13 @@ from dataclasses import dataclass
 from datetime import datetime, time
 from decimal import Decimal
 
-from django.db.models import Case, Prefetch, Q, QuerySet, Subquery, Value, When
+from django.db.models import Case, Count, Prefetch, Q, QuerySet, Subquery, Value, When
 from django.db.models.functions import Coalesce
 
 from apps.accounts.models import Department, Role, User
 from apps.exceptions.models import ACTIVE_STATUSES, ENDED_STATUSES, ExceptionEvent, GradingRule, OrderException
 from apps.orders.models import Order
-from apps.rules.models import ExceptionRule
+from apps.rules.models import ExceptionRule, Severity
 
 # SQLite allows 32766 bound parameters; a chunk of ids leaves room for the other clauses.
 ID_CHUNK = 8000
@@ -241,10 +241,6 @@ class DashboardFigures:
 
 def exception_dashboard(*, user: User, now: datetime, today_start: datetime) -> DashboardFigures:
     """Figures for ``user``'s scope; ``today_start`` is midnight of today in the user's time zone."""
-    from django.db.models import Count
-
-    from apps.rules.models import Severity
-
     active = exception_list(user=user).filter(status__in=ACTIVE_STATUSES).order_by()
     severity_counts = dict(active.values_list("severity").annotate(n=Count("id")))
     by_severity = [(value, str(label), severity_counts.get(value, 0)) for value, label in Severity.choices]
