@@ -55,7 +55,7 @@ GROUPS: list[tuple[object, list[Entry]]] = [
             Entry("django_celery_beat.PeriodicTask", "schedule"),
             Entry("django_celery_beat.IntervalSchedule", "timer"),
             Entry("django_celery_beat.CrontabSchedule", "calendar_month"),
-            Entry("axes.AccessAttempt", "lock_person"),
+            Entry("axes.AccessAttempt", "lock_person", _("Sign-in lockouts")),
         ],
     ),
 ]

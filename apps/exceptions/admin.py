@@ -277,9 +277,10 @@ class GradingRuleAdmin(ModelAdmin):
     @admin.display(description=_("first response / resolution"))
     def deadlines(self, obj: GradingRule) -> str:
         resolution = obj.resolution_minutes or obj.first_response_minutes * RESOLUTION_FACTOR
+        # No break inside "2 h 30 min": the cell wraps at the slash only.
         return _("%(first)s / %(resolution)s") % {
-            "first": duration_text(obj.first_response_minutes),
-            "resolution": duration_text(resolution),
+            "first": duration_text(obj.first_response_minutes).replace(" ", "\u00a0"),
+            "resolution": duration_text(resolution).replace(" ", "\u00a0"),
         }
 
     @admin.display(description=_("notification channels"))

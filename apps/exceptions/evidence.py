@@ -94,6 +94,8 @@ def duration_text(minutes: int) -> str:
     if days >= 2:
         return _("%(days)d d %(hours)d h") % {"days": days, "hours": hours}
     hours += days * 24
+    if hours and not minutes:
+        return _("%(hours)d h") % {"hours": hours}
     if hours:
         return _("%(hours)d h %(minutes)d min") % {"hours": hours, "minutes": minutes}
     return _("%(minutes)d min") % {"minutes": minutes}

@@ -54,7 +54,7 @@ SCOPE_CHOICES = {
 
 
 def _duration_text(text: str) -> str:
-    """``"2h"`` → "2 h 0 min" / "2 小时 0 分钟"; ``"1h30m"`` → "1 h 30 min"."""
+    """``"2h"`` → "2 h" / "2 小时"; ``"1h30m"`` → "1 h 30 min"."""
     return duration_text(int(parse_duration(text).total_seconds()) // 60)
 
 

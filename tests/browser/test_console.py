@@ -180,10 +180,16 @@ def test_the_grading_table_reads_as_words_with_whole_names(browser, live_server,
     name_cell = page.locator("#result_list tbody tr td.field-name_display, #result_list tbody tr th.field-name_display")
     expected_name = first.name_en if language == "en" else first.name
     assert expected_name in name_cell.first.inner_text()
+    text = _check_page(page, language=language, name=f"grading-{language}-{viewport}")
     if viewport == "desktop":
         # The name is one or two lines, never squeezed to a column of two characters.
         assert name_cell.first.bounding_box()["width"] > 120
-    text = _check_page(page, language=language, name=f"grading-{language}-{viewport}")
+        # And the whole grid fits beside the sidebar: no sideways scrolling inside the table either.
+        fits = page.evaluate(
+            "() => { const t = document.querySelector('#result_list').parentElement;"
+            " return t.scrollWidth <= t.clientWidth + 1 || [t.scrollWidth, t.clientWidth]; }"
+        )
+        assert fits is True, f"the grading table scrolls sideways at 1366 px: {fits}"
     assert ("category Inventory" if language == "en" else "类别 库存") in text
 
 
