@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "apps.exceptions",
     "apps.integrations",
     "apps.live",
+    "apps.formdesigner",
     "apps.console",
 ]
 

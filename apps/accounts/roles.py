@@ -33,6 +33,10 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
     | _perms("exceptions", ("orderexception", "gradingrule"), ("view", "add", "change", "delete"))
     | _perms("exceptions", ("exceptionevent",), ("view",))
     | _perms("rules", ("exceptionrule",), ("view", "add", "change", "delete"))
+    # The form designer: drafts are edited and published; published versions and the history
+    # are only read (the database refuses to change a version).
+    | _perms("formdesigner", ("formdefinition",), ("view", "add", "change"))
+    | _perms("formdesigner", ("formversion", "formchange"), ("view",))
     # Sign-in lockouts (django-axes): deleting an access attempt unlocks that user and address.
     | _perms("axes", ("accessattempt",), ("view", "delete"))
     | _perms("axes", ("accesslog",), ("view",))

@@ -1,6 +1,7 @@
 import logging
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from typing import Any
 
 from django.db.models import Prefetch, QuerySet
 
@@ -79,3 +80,10 @@ def carrier_patterns(*, codes: Iterable[str] | None = None) -> dict[str, tuple[r
             logger.error("Carrier %s has a pattern that does not compile: %r", code, patterns)
             out[code] = ()
     return out
+
+
+def order_data_values(*, key: str) -> Iterator[tuple[int, Any]]:
+    """(order id, value) of every order whose custom ``data`` holds ``key``, read in chunks."""
+    rows = Order.objects.filter(data__has_key=key).order_by("pk").values_list("pk", "data")
+    for order_id, data in rows.iterator(chunk_size=2000):
+        yield order_id, data[key]

@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from apps.common.errors import DomainError, ErrorCode
+from apps.formdesigner.selectors import order_form
 from apps.orders import selectors, verdicts
 from apps.orders.errors import OrderErrorCode
 from apps.orders.models import (
@@ -285,11 +286,36 @@ def order_ingest(*, data: dict[str, Any]) -> IngestResult:
     return order_bulk_ingest(items=[data])[0]
 
 
+def _data_keeping_archived(stored: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+    form = order_form()
+    if form is None:
+        return new
+    fields = set(form.spec.keys)
+    return {**{key: value for key, value in stored.items() if key not in fields}, **new}
+
+
+@transaction.atomic
+def order_data_set(*, key: str, values: dict[int, Any]) -> None:
+    """Set ``data[key]`` of the orders given (order id → value): stored values carried over to a
+    field's new type when the order form is published. No rule reads custom data yet, so
+    detection does not run again."""
+    ids = sorted(values)
+    for start in range(0, len(ids), _REFRESH_CHUNK):
+        chunk = list(
+            Order.objects.select_for_update().filter(pk__in=ids[start : start + _REFRESH_CHUNK]).only("pk", "data")
+        )
+        for order in chunk:
+            order.data = {**order.data, key: values[order.pk]}
+        Order.objects.bulk_update(chunk, ["data"])
+
+
 @transaction.atomic
 def order_update(*, order_id: int, data: dict[str, Any]) -> Order:
     """Change an order's status, dates, amounts, address, customer details, lines or data.
 
     A status change stamps ``status_changed_at``; ``lines``, when given, replace all lines.
+    ``data``, when given, replaces the values of the order form's fields; values stored under
+    other keys (fields since removed from the form: archived) are kept.
     Channel and external_id identify the order and cannot change. The verdict columns follow
     the change; a new customer e-mail re-judges all of the customer's orders. The order (and,
     after a new e-mail, the customer's other orders) is re-evaluated by the rules.
@@ -305,6 +331,8 @@ def order_update(*, order_id: int, data: dict[str, Any]) -> Order:
                 field=field,
                 message=_("%(field)s identifies the order and cannot be changed.") % {"field": field},
             )
+    if "data" in data:
+        data = {**data, "data": _data_keeping_archived(order.data or {}, data["data"])}
     for field in ORDER_SCALAR_FIELDS:
         if field in data:
             if field == "status" and data[field] != order.status:
