@@ -10,6 +10,7 @@ to the same good and bad values, type by type.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
@@ -87,6 +88,8 @@ def _value_schema(spec: FieldSpec) -> dict[str, Any]:
         schema["format"] = "uri"
     schema["minLength"] = max(1, spec.min_length or 0)
     schema["maxLength"] = spec.length_limit
+    # PostgreSQL's jsonb cannot hold a NUL character.
+    schema["not"] = {"pattern": "\\u0000"}
     if kind in _SHAPE_PATTERNS:
         schema["pattern"] = _SHAPE_PATTERNS[kind]
     elif spec.pattern:
@@ -225,38 +228,40 @@ class SpecFieldMixin:
 
 
 class TextSpecField(SpecFieldMixin, forms.CharField):
-    pass
+    """Text as typed: not stripped, so the form judges exactly the value the API would be sent."""
+
+    def __init__(self, **kwargs: Any):
+        kwargs["strip"] = False
+        super().__init__(**kwargs)
 
 
-class IntegerSpecField(SpecFieldMixin, forms.CharField):
+class IntegerSpecField(TextSpecField):
     def json_value(self, value: Any) -> Any:
-        text = (value or "").strip()
-        if not text:
+        if not value:
             return None
-        try:
-            return int(text)
-        except ValueError:
-            return text  # refused by check as not a whole number
+        if not re.fullmatch(r"-?[0-9]+", value):
+            return value  # refused by check as not a whole number
+        return int(value)
 
 
-class NumberTextSpecField(SpecFieldMixin, forms.CharField):
-    def json_value(self, value: Any) -> Any:
-        return (value or "").strip()
+class NumberTextSpecField(TextSpecField):
+    """Decimals, money and dates: the input's text is the value (inputs hold no spaces to strip)."""
 
 
-class DateTimeSpecField(SpecFieldMixin, forms.CharField):
+class DateTimeSpecField(TextSpecField):
     """A ``datetime-local`` input, read in the user's time zone, stored with its offset."""
 
     def json_value(self, value: Any) -> Any:
-        text = (value or "").strip()
+        text = value or ""
         if not text:
             return None
         try:
             moment = datetime.fromisoformat(text)
         except ValueError:
             return text
-        if timezone.is_naive(moment):
-            moment = timezone.make_aware(moment, timezone.get_current_timezone())
+        if timezone.is_aware(moment):
+            return text  # sent with its offset, as the API would be: judged as written
+        moment = timezone.make_aware(moment, timezone.get_current_timezone())
         return moment.isoformat(timespec="seconds")
 
 
@@ -291,7 +296,7 @@ def _widget_attrs(spec: FieldSpec) -> dict[str, Any]:
     return attrs
 
 
-def _initial(spec: FieldSpec, value: Any) -> Any:
+def initial_value(spec: FieldSpec, value: Any) -> Any:
     """A stored JSON value as the input shows it."""
     if value is None:
         return None
@@ -312,7 +317,7 @@ def django_field(spec: FieldSpec) -> forms.Field:
     attrs = _widget_attrs(spec)
     kind = spec.type
     if kind is FieldType.TEXTAREA:
-        field: forms.Field = TextSpecField(widget=forms.Textarea(attrs={"rows": 3, **attrs}), strip=False, **common)
+        field: forms.Field = TextSpecField(widget=forms.Textarea(attrs={"rows": 3, **attrs}), **common)
     elif kind in (FieldType.TEXT, FieldType.REGEX, FieldType.EMAIL, FieldType.PHONE, FieldType.URL):
         widget = {
             FieldType.EMAIL: forms.EmailInput,
@@ -320,7 +325,7 @@ def django_field(spec: FieldSpec) -> forms.Field:
         }.get(kind, forms.TextInput)
         if kind is FieldType.PHONE:
             attrs["type"] = "tel"
-        field = TextSpecField(widget=widget(attrs=attrs), strip=True, **common)
+        field = TextSpecField(widget=widget(attrs=attrs), **common)
     elif kind is FieldType.INTEGER:
         field = IntegerSpecField(widget=forms.NumberInput(attrs=attrs), **common)
     elif kind in (FieldType.DECIMAL, FieldType.MONEY):
@@ -343,7 +348,7 @@ def django_field(spec: FieldSpec) -> forms.Field:
         field = BooleanSpecField(choices=choices, widget=forms.RadioSelect, **common)
     field.setup(spec)
     if spec.default is not None:
-        field.initial = _initial(spec, spec.default)
+        field.initial = initial_value(spec, spec.default)
     return field
 
 
@@ -361,7 +366,11 @@ class SpecForm(forms.Form):
         if stored:
             kwargs.setdefault(
                 "initial",
-                {spec.key: _initial(spec, stored.get(spec.key)) for spec in self.spec.fields if spec.key in stored},
+                {
+                    spec.key: initial_value(spec, stored.get(spec.key))
+                    for spec in self.spec.fields
+                    if spec.key in stored
+                },
             )
         super().__init__(*args, **kwargs)
 
@@ -510,25 +519,35 @@ def value_to_cell(spec: FieldSpec, value: Any) -> str:
 
 
 def column_example(spec: FieldSpec) -> str:
+    """A cell the template's example row carries: one the field accepts, where one is easy to give."""
     if spec.default is not None:
         return value_to_cell(spec, spec.default)
     kind = spec.type
     if kind in (FieldType.CHOICE, FieldType.MULTICHOICE):
         return spec.choices[0].value if spec.choices else ""
-    return {
-        FieldType.TEXT: "",
-        FieldType.TEXTAREA: "",
-        FieldType.INTEGER: str(max(spec.number_min, min(1, spec.number_max))),
-        FieldType.DECIMAL: "1" if spec.places == 0 else "1." + "0" * spec.places,
-        FieldType.MONEY: "10.00",
+    if kind is FieldType.INTEGER:
+        return str(max(spec.number_min, min(1, spec.number_max)))
+    if kind in (FieldType.DECIMAL, FieldType.MONEY):
+        low = spec.number_min if spec.number_min is not None else Decimal(0)
+        sample = max(low, Decimal(1))
+        if spec.number_max is not None:
+            sample = min(sample, spec.number_max)
+        return format(sample.quantize(Decimal(1).scaleb(-spec.places)), "f")
+    fixed = {
         FieldType.DATE: "2026-11-24",
         FieldType.DATETIME: "2026-11-24 10:00:00",
         FieldType.BOOLEAN: "yes",
         FieldType.EMAIL: "name@example.com",
         FieldType.PHONE: "13800138000",
         FieldType.URL: "https://example.com/",
-        FieldType.REGEX: "",
-    }[kind]
+    }
+    if kind in fixed:
+        return fixed[kind]
+    # Text: the field's own name, if it fits the field.
+    try:
+        return spec.check(str(spec.label)) or ""
+    except ValueProblem:
+        return ""
 
 
 def column_format(spec: FieldSpec) -> str:

@@ -71,7 +71,7 @@ class FormDefinition(TimeStampedModel):
 class FormVersion(models.Model):
     """A published form: immutable (the service never updates one, and the database refuses to)."""
 
-    form = models.ForeignKey(FormDefinition, verbose_name=_("form"), on_delete=models.CASCADE, related_name="versions")
+    form = models.ForeignKey(FormDefinition, verbose_name=_("form"), on_delete=models.PROTECT, related_name="versions")
     number = models.PositiveIntegerField(_("version"))
     document = models.JSONField(_("document"))
     # Keys of fields removed in this or an earlier version: stored values under them stay
@@ -104,6 +104,9 @@ class FormVersion(models.Model):
         if self.pk is not None:
             raise ValueError("A published form version is immutable.")
         super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValueError("A published form version is never deleted.")
 
 
 class FormChange(models.Model):

@@ -31,9 +31,20 @@ from import_export.results import RowResult
 from rest_framework import serializers
 from unfold.admin import ModelAdmin, TabularInline
 from unfold.contrib.import_export.forms import ExportForm, ImportForm
+from unfold.widgets import (
+    UnfoldAdminCheckboxSelectMultiple,
+    UnfoldAdminEmailInputWidget,
+    UnfoldAdminRadioSelectWidget,
+    UnfoldAdminSelectWidget,
+    UnfoldAdminTextareaWidget,
+    UnfoldAdminTextInputWidget,
+)
 
 from apps.common.api import flatten_errors
 from apps.common.errors import DomainError
+from apps.formdesigner.build import django_field
+from apps.formdesigner.build import initial_value as display_initial
+from apps.formdesigner.selectors import PublishedForm, order_form
 from apps.orders import api, services
 from apps.orders.models import (
     Carrier,
@@ -107,12 +118,21 @@ class ServiceInputForm(forms.ModelForm):
         return cleaned
 
 
+DATA_PREFIX = "data__"
+
+
 class OrderAdminForm(ServiceInputForm):
-    """Validates only what the user changed, so a stored imperfection doesn't block other edits."""
+    """Validates only what the user changed, so a stored imperfection doesn't block other edits.
+
+    With a published order form, its fields are form fields named ``data__<key>`` (see
+    ``OrderAdmin.get_form``); changing any of them sends the whole ``data`` through the API's
+    check, whose errors come back at the field.
+    """
 
     input_serializer = api.OrderPatchInput
     partial = True
     error_fields = {f"shipping_address.{key}": column for key, column in services.ADDRESS_FIELDS.items()}
+    data_keys: tuple[str, ...] = ()
 
     def input_data(self):
         changed = {name: self.cleaned_data[name] for name in self.changed_data if name in self.cleaned_data}
@@ -120,6 +140,9 @@ class OrderAdminForm(ServiceInputForm):
         address = {key: changed[column] for key, column in services.ADDRESS_FIELDS.items() if column in changed}
         if address:
             data["shipping_address"] = address
+        if any(name.startswith(DATA_PREFIX) for name in self.changed_data):
+            values = {key: self.cleaned_data.get(DATA_PREFIX + key) for key in self.data_keys}
+            data["data"] = {key: value for key, value in values.items() if value is not None}
         return data
 
 
@@ -446,6 +469,7 @@ class OrderAdmin(ImportExportAdmin):
         "customer_phone",
         "exceptions_table",
         "custom_fields",
+        "archived_fields",
         *services.ORDER_VERDICT_FIELDS,
         *TIMESTAMPS,
     )
@@ -466,6 +490,34 @@ class OrderAdmin(ImportExportAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("customer")
 
+    def _order_form(self, request):
+        # Once per request: the fieldsets and the form both ask.
+        if not hasattr(request, "_og_order_form"):
+            request._og_order_form = order_form()
+        return request._og_order_form
+
+    def _edits_data(self, request, obj) -> bool:
+        return obj is not None and self._order_form(request) is not None and self.has_change_permission(request, obj)
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if not self._edits_data(request, obj):
+            return fieldsets
+        keys = tuple(DATA_PREFIX + spec.key for spec in self._order_form(request).spec.fields)
+        # Editable custom fields in the order form's order; the read-only block keeps showing
+        # archived values (fields since removed), which cannot be edited.
+        return [
+            (name, {**options, "fields": (*keys, "archived_fields")})
+            if "custom_fields" in options["fields"]
+            else (name, options)
+            for name, options in fieldsets
+        ]
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        if self._edits_data(request, obj):
+            kwargs["form"] = order_data_form(self.form, self._order_form(request), obj.data or {})
+        return super().get_form(request, obj, change=change, **kwargs)
+
     @admin.display(description=_("exceptions"))
     def exceptions_table(self, obj: Order):
         rows = obj.exceptions.select_related("rule", "department", "assignee").order_by("-detected_at", "-id")
@@ -478,11 +530,51 @@ class OrderAdmin(ImportExportAdmin):
     def custom_fields(self, obj: Order):
         return render_to_string("og/components/custom_fields.html", {"rows": custom_field_rows(obj.data)})
 
+    @admin.display(description=_("archived fields"))
+    def archived_fields(self, obj: Order):
+        rows = [row for row in custom_field_rows(obj.data) if row.is_archived]
+        return render_to_string("og/components/custom_fields.html", {"rows": rows})
+
     def has_add_permission(self, request):
         return False
 
     def save_model(self, request, obj, form, change):
         _adopt(obj, services.order_update(order_id=obj.pk, data=form.service_input))
+
+
+_UNFOLD_WIDGETS = {
+    forms.TextInput: UnfoldAdminTextInputWidget,
+    forms.EmailInput: UnfoldAdminEmailInputWidget,
+    forms.URLInput: UnfoldAdminTextInputWidget,
+    forms.NumberInput: UnfoldAdminTextInputWidget,
+    forms.DateInput: UnfoldAdminTextInputWidget,
+    forms.DateTimeInput: UnfoldAdminTextInputWidget,
+    forms.Textarea: UnfoldAdminTextareaWidget,
+    forms.Select: UnfoldAdminSelectWidget,
+    forms.RadioSelect: UnfoldAdminRadioSelectWidget,
+    forms.CheckboxSelectMultiple: UnfoldAdminCheckboxSelectMultiple,
+}
+
+
+def order_data_form(base: type[OrderAdminForm], form: PublishedForm, stored: dict[str, Any]) -> type[OrderAdminForm]:
+    """``base`` plus the published order form's fields as ``data__<key>``, styled like the console."""
+    attrs: dict[str, Any] = {
+        "data_keys": form.spec.keys,
+        "error_fields": {**base.error_fields, **{f"data.{key}": DATA_PREFIX + key for key in form.spec.keys}},
+    }
+    for spec in form.spec.fields:
+        field = django_field(spec)
+        widget_class = _UNFOLD_WIDGETS.get(type(field.widget))
+        if widget_class is not None:
+            old = field.widget
+            field.widget = widget_class(attrs=old.attrs)
+            if hasattr(old, "choices"):
+                field.widget.choices = old.choices
+            if getattr(old, "input_type", None) in ("date", "datetime-local", "number", "url", "tel"):
+                field.widget.input_type = old.input_type
+        field.initial = display_initial(spec, stored.get(spec.key, spec.default))
+        attrs[DATA_PREFIX + spec.key] = field
+    return type("OrderDataAdminForm", (base,), attrs)
 
 
 # --- Catalogue and stock --------------------------------------------------------------------------

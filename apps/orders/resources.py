@@ -32,6 +32,8 @@ from rest_framework import serializers
 from rest_framework.fields import empty
 
 from apps.common.api import flatten_errors
+from apps.formdesigner import selectors as form_selectors
+from apps.formdesigner.build import DataColumn, data_columns
 from apps.orders import selectors, services
 from apps.orders.api import OrderInput, ProductInput, SkuField, StockLevelInput
 from apps.orders.models import Order, OrderLine, Product, StockLevel
@@ -602,6 +604,32 @@ _INPUT_PATHS = {
 }
 
 
+class DataCellWidget(widgets.Widget):
+    def __init__(self, column: DataColumn):
+        super().__init__()
+        self.column = column
+
+    def render(self, value, obj=None, **kwargs):
+        return self.column.render(value)
+
+
+class DataFieldColumn(Column):
+    """A column for one field of the published order form: ``data.<key>``, read from the order's data."""
+
+    def __init__(self, column: DataColumn):
+        super().__init__(
+            attribute=None,
+            column_name=column.name,
+            widget=DataCellWidget(column),
+            example=column.example(),
+            label=column.label,
+        )
+        self.data_column = column
+
+    def get_value(self, instance):
+        return (instance.data or {}).get(self.data_column.spec.key)
+
+
 def _text_column(attribute: str, column: str | None = None, *, example: str, strip: bool = False, **kwargs) -> Column:
     return Column(
         attribute=attribute, column_name=column or attribute, widget=TextWidget(strip=strip), example=example, **kwargs
@@ -621,8 +649,9 @@ class OrderResource(ServiceResource):
 
     Rows go through ``OrderInput`` and ``services.order_ingest``, so a file behaves like the same
     orders POSTed to the API: an order already known by (channel, external_id) is skipped and
-    stays as it is. The columns carry neither line item names nor custom ``data``; an export
-    re-imports as the same orders without them.
+    stays as it is. The columns carry no line item names; each field of the published order
+    form is a column ``data.<key>`` (its cells read as the field's type), so an export
+    re-imports as the same orders.
     """
 
     input_serializer = OrderInput
@@ -710,6 +739,11 @@ class OrderResource(ServiceResource):
         # Validated input and ingest outcome per row number, between import_instance and save_instance.
         self._inputs: dict[int, dict[str, Any]] = {}
         self._created: dict[int, bool] = {}
+        # The published order form's fields become columns after the fixed ones.
+        form = form_selectors.order_form()
+        self._data_columns = data_columns(form.spec) if form is not None else []
+        for column in self._data_columns:
+            self.fields[column.name] = DataFieldColumn(column)
 
     def get_queryset(self):
         return selectors.order_list()
@@ -740,6 +774,9 @@ class OrderResource(ServiceResource):
             data["lines"], line_errors = lines_parse(cell_text(row["lines"]))
             if line_errors:
                 errors["lines"] = line_errors
+        if self._data_columns:
+            values = {column.spec.key: column.parse(row.get(column.name)) for column in self._data_columns}
+            data["data"] = {key: value for key, value in values.items() if value is not None}
         return data, errors
 
     def error_column(self, path, messages):
@@ -757,6 +794,31 @@ class OrderResource(ServiceResource):
 
     def input_path(self, column):
         return _INPUT_PATHS.get(column, column)
+
+    def column_guides(self):
+        guides = super().column_guides()
+        by_name = {column.name: column for column in self._data_columns}
+        result = []
+        for guide in guides:
+            column = by_name.get(guide.name)
+            if column is None:
+                result.append(guide)
+                continue
+            spec = column.spec
+            result.append(
+                ColumnGuide(
+                    name=guide.name,
+                    label=column.label,
+                    is_required=spec.required and spec.visible_when is None,
+                    kind=ColumnKind.CHOICE if spec.choices else ColumnKind.TEXT,
+                    format=column.format(),
+                    example=guide.example,
+                    choices=tuple((choice.value, str(choice.label)) for choice in spec.choices),
+                    default=column.render(spec.default) if spec.default is not None else "",
+                    note=str(spec.help) or _("A custom field of the order form."),
+                )
+            )
+        return result
 
     def apply_input(self, instance, data, **kwargs):
         # The order is built by the service, not field by field here.

@@ -43,7 +43,7 @@ class Migration(migrations.Migration):
                 ('archived', models.JSONField(blank=True, default=list, verbose_name='archived fields')),
                 ('note', models.CharField(blank=True, max_length=500, verbose_name='version note')),
                 ('published_at', models.DateTimeField(verbose_name='published at')),
-                ('form', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='versions', to='formdesigner.formdefinition', verbose_name='form')),
+                ('form', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='versions', to='formdesigner.formdefinition', verbose_name='form')),
                 ('published_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='published by')),
             ],
             options={

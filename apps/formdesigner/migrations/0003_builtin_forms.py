@@ -12,6 +12,7 @@ def install(apps, schema_editor):
     FormVersion = apps.get_model("formdesigner", "FormVersion")
     FormChange = apps.get_model("formdesigner", "FormChange")
     now = timezone.now()
+    now = now.replace(microsecond=now.microsecond // 1000 * 1000)  # as services.to_milliseconds
     for document in [ORDER_FORM, *STEP_FORMS]:
         if FormDefinition.objects.filter(key=document["key"]).exists():
             continue
