@@ -5,9 +5,11 @@ Starts a throw-away platform (fresh database, ASGI server), then measures in one
   2. single POST /api/v1/orders/ one after another,
   3. the raw ``bulk_create`` rate of the same rows (customers, orders, lines) in this process
      against another fresh database: the physical limit of the database.
-Prints the rates, the API/raw ratios and the server's peak RSS.
+Prints the rates, the API/raw ratios and the server's peak RSS. With ``--order-form`` the demo's
+order form is published first and every order carries its two custom fields, so each write
+also checks ``data`` against the form.
 
-    .venv/bin/python bench/ingest.py [--bulk 20000] [--single 1000]
+    .venv/bin/python bench/ingest.py [--bulk 20000] [--single 1000] [--order-form]
     DATABASE_URL=postgres://... .venv/bin/python bench/ingest.py     # on PostgreSQL
 """
 
@@ -78,12 +80,20 @@ def main() -> None:
     parser.add_argument("--bulk", type=int, default=20000, help="orders sent through the bulk endpoint")
     parser.add_argument("--single", type=int, default=1000, help="orders sent one by one")
     parser.add_argument("--batch", type=int, default=500)
+    parser.add_argument("--order-form", action="store_true", help="publish an order form; orders carry its fields")
     args = parser.parse_args()
 
     bulk_orders = make_orders(args.bulk, prefix="BULK")
     single_orders = make_orders(args.single, seed=11, prefix="ONE")
+    if args.order_form:
+        for index, order in enumerate(bulk_orders + single_orders):
+            order["data"] = {"invoice_title": f"某某公司 {index}", "buyer_note": "请尽快发货"}
     with platform_instance() as (base, token, env, server):
         vendor = "PostgreSQL" if is_postgres(env) else "SQLite (WAL)"
+        if args.order_form:
+            publish = "from apps.formdesigner.demo import demo_order_form_publish; demo_order_form_publish()"
+            manage(env, "shell", "-c", publish)
+            vendor += ", order form published"
         bulk = bulk_rate(base, token, bulk_orders, args.batch)
         single = single_rate(base, token, single_orders)
         rss = peak_rss_mib(server.pid)

@@ -34,6 +34,9 @@ MAX_CHOICES = 200
 MAX_LABEL = 120
 MAX_HELP = 500
 MAX_PATTERN = 200
+# A group holding a repetition, itself repeated: (a+)+, (\w*)*, (x{2,})+ — the shape behind
+# catastrophic backtracking. Patterns are data from admins and run on every write.
+NESTED_REPEAT = re.compile(r"\((?:[^()\\]|\\.)*[+*}](?:[^()\\]|\\.)*\)\s*[+*{]")
 TEXT_MAX = {"text": 255, "textarea": 4000, "regex": 255, "email": 254, "phone": 32, "url": 2000}
 # JSON numbers past 2**53 lose digits in JavaScript; no form needs them.
 INTEGER_LIMIT = 2**53 - 1
@@ -510,6 +513,9 @@ class _Reader:
         if unknown := sorted(set(value) - set(LANGUAGES)):
             self.add(path, _("Languages are zh-hans and en, not %(keys)s.") % {"keys": ", ".join(unknown)})
         zh, en = value.get("zh-hans", "").strip(), value.get("en", "").strip()
+        if "\x00" in zh or "\x00" in en:
+            self.add(path, _("Text may not contain the NUL character (\\u0000)."))
+            return Text()
         if required and not (zh or en):
             self.add(path, _("Give a name in at least one language."))
         for language, text in (("zh-hans", zh), ("en", en)):
@@ -604,7 +610,7 @@ def _read_field(reader: _Reader, path: str, raw: Any) -> FieldSpec | None:
         reader.add(f"{path}.min_length", _("The shortest length is longer than the longest."))
     if only_for("pattern", LENGTH_TYPES, _("Only text fields have a pattern.")):
         pattern = raw["pattern"]
-        if not isinstance(pattern, str) or not pattern or len(pattern) > MAX_PATTERN:
+        if not isinstance(pattern, str) or not pattern or len(pattern) > MAX_PATTERN or "\x00" in pattern:
             reader.add(
                 f"{path}.pattern",
                 _("A pattern is a regular expression of 1 to %(max)d characters.") % {"max": MAX_PATTERN},
@@ -615,7 +621,16 @@ def _read_field(reader: _Reader, path: str, raw: Any) -> FieldSpec | None:
             except re.error as error:
                 reader.add(f"{path}.pattern", _("Not a valid regular expression: %(error)s.") % {"error": error})
             else:
-                values["pattern"] = pattern
+                if NESTED_REPEAT.search(pattern):
+                    reader.add(
+                        f"{path}.pattern",
+                        _(
+                            "A repeated group that itself repeats, such as (a+)+, can take minutes to check "
+                            "on one value; write it without the outer repetition."
+                        ),
+                    )
+                else:
+                    values["pattern"] = pattern
     if kind is FieldType.REGEX and "pattern" not in values and f"{path}.pattern" not in reader.errors:
         reader.add(f"{path}.pattern", _("Text with a pattern needs the pattern."))
     choices: list[Choice] = []
@@ -778,7 +793,11 @@ def parse_document(raw: Any, *, key: str | None = None, kind: str | None = None)
 
 def _check_cycles(reader: _Reader, specs: list[FieldSpec], raw_fields: list[Any]) -> None:
     depends = {spec.key: spec.visible_when.field for spec in specs if spec.visible_when is not None}
-    index_of = {item.get("key"): index for index, item in enumerate(raw_fields) if isinstance(item, dict)}
+    index_of = {
+        item["key"]: index
+        for index, item in enumerate(raw_fields)
+        if isinstance(item, dict) and isinstance(item.get("key"), str)
+    }
     for start in depends:
         seen = {start}
         current = depends.get(start)

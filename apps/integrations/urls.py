@@ -10,6 +10,7 @@ app_name = "api-v1"
 urlpatterns = [
     path("", include("apps.orders.urls")),
     path("", include("apps.exceptions.urls")),
+    path("", include("apps.formdesigner.urls")),
     path("reconciliations/", ReconciliationApi.as_view(), name="reconciliation-create"),
     path("schema/", SchemaApi.as_view(api_version="v1"), name="schema"),
     path("docs/", SwaggerDocsApi.as_view(url_name="api-v1:schema"), name="docs"),

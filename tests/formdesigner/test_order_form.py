@@ -259,3 +259,18 @@ def test_the_import_guide_lists_the_custom_columns_with_their_options(publish_or
     assert guides["data.invoice_title"].is_required
     assert guides["data.invoice_title"].label == "Invoice title"
     assert guides["data.invoice_type"].choices == (("company", "Company"), ("personal", "Personal"))
+
+
+def test_the_demo_publishes_an_order_form_its_orders_fit():
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from apps.formdesigner.selectors import order_form
+
+    call_command("seed_demo", orders=60, stdout=StringIO())
+    form = order_form()
+    assert form.spec.keys == ("invoice_title", "buyer_note")
+    for data in Order.objects.values_list("data", flat=True):
+        assert form.spec.check_data(data) == data
+    assert Order.objects.exclude(data={}).exists()

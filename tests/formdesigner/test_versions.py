@@ -128,6 +128,9 @@ def test_removed_fields_are_archived_until_added_back():
         ([{"key": "x", "type": "choice", "label": text("x", "x")}], "fields.0.choices", None),
         ([{"key": "x", "type": "regex", "label": text("x", "x"), "pattern": "(["}], "fields.0.pattern", None),
         ([{"key": "x", "type": "integer", "label": text("x", "x"), "default": "7"}], "fields.0.default", None),
+        ([{"key": "x", "type": "regex", "label": text("x", "x"), "pattern": "^(a+)+$"}], "fields.0.pattern", None),
+        ([{"key": "x", "type": "text", "label": text("x\x00", "x")}], "fields.0.label", None),
+        ([{"key": ["x"], "type": "text", "label": text("x", "x")}], "fields.0.key", None),
         ([{"key": "x", "type": "text", "label": text("", "")}], "fields.0.label", None),
         ([{"key": "x", "type": "text", "label": text("x", "x"), "requird": True}], "fields.0.requird", None),
         (

@@ -104,6 +104,8 @@ def records(api) -> dict[str, list]:
         "shipment_id": [shipment["id"]],
         "exception_id": [exception_id],
         "sku": ["SKU-1"],
+        # A built-in step form: its draft, publish, restore and schema are fuzzed on a real form.
+        "key": ["payment-check"],
     }
 
 

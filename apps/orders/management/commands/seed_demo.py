@@ -7,6 +7,7 @@ from django.db.models import Count, Max, Q
 from django.utils.translation import gettext as _
 
 from apps.exceptions.models import ACTIVE_STATUSES, OrderException
+from apps.formdesigner.demo import demo_order_form_publish
 from apps.orders import demo
 from apps.rules.services import scan
 
@@ -43,6 +44,7 @@ class Command(BaseCommand):
         # Exceptions above this id are the ones this seed raised, while loading or by the scan.
         raised_after = OrderException.objects.aggregate(last=Max("pk"))["last"] or 0
         users = demo.demo_users_create()
+        form_version = demo_order_form_publish()
         catalogue = demo.demo_catalogue_create(seed=seed)
         summary = demo.demo_orders_create(count=orders, days=days, seed=seed, catalogue=catalogue)
         elapsed = time.monotonic() - started
@@ -58,6 +60,8 @@ class Command(BaseCommand):
             f"{summary.orders_existing} already present and skipped; {summary.lines} lines, "
             f"{summary.payments} payments, {summary.shipments} shipments, {summary.events} tracking events."
         )
+        if form_version is not None:
+            self.stdout.write(f"Order form: version {form_version} published (invoice title, buyer's note).")
         self.stdout.write("Statuses: " + ", ".join(f"{status} {n}" for status, n in sorted(summary.statuses.items())))
         self.stdout.write("\nInjected imperfections (orders each rule should flag):")
         for code in demo.RULE_CODES:
