@@ -44,7 +44,10 @@ GROUPS: list[tuple[object, list[Entry]]] = [
         [Entry("rules.ExceptionRule", "rule"), Entry("exceptions.GradingRule", "table_rows")],
     ),
     # Filled by the form designer and the workflow designer.
-    (pgettext_lazy("console navigation", "Workflows and forms"), []),
+    (
+        pgettext_lazy("console navigation", "Workflows and forms"),
+        [Entry("formdesigner.FormDefinition", "dynamic_form")],
+    ),
     (
         pgettext_lazy("console navigation", "System"),
         [

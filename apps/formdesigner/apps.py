@@ -5,4 +5,4 @@ from django.utils.translation import gettext_lazy as _
 class FormDesignerConfig(AppConfig):
     name = "apps.formdesigner"
     label = "formdesigner"
-    verbose_name = _("Forms")
+    verbose_name = _("Form designer")

@@ -347,6 +347,9 @@ def django_field(spec: FieldSpec) -> forms.Field:
             choices.insert(0, ("", "—"))
         field = BooleanSpecField(choices=choices, widget=forms.RadioSelect, **common)
     field.setup(spec)
+    # Marks the label and the input as required; the check itself stays in the form's clean
+    # (a field shown under a condition is required only while it is shown).
+    field.required = spec.required and spec.visible_when is None
     if spec.default is not None:
         field.initial = initial_value(spec, spec.default)
     return field

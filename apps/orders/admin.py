@@ -503,13 +503,14 @@ class OrderAdmin(ImportExportAdmin):
         fieldsets = super().get_fieldsets(request, obj)
         if not self._edits_data(request, obj):
             return fieldsets
-        keys = tuple(DATA_PREFIX + spec.key for spec in self._order_form(request).spec.fields)
-        # Editable custom fields in the order form's order; the read-only block keeps showing
-        # archived values (fields since removed), which cannot be edited.
+        form = self._order_form(request)
+        keys = tuple(DATA_PREFIX + spec.key for spec in form.spec.fields)
+        # Editable custom fields in the order form's order; below them, read-only, the values
+        # stored under keys the form no longer has (archived), if the order holds any.
+        if any(form.spec.field(key) is None for key in obj.data or {}):
+            keys = (*keys, "archived_fields")
         return [
-            (name, {**options, "fields": (*keys, "archived_fields")})
-            if "custom_fields" in options["fields"]
-            else (name, options)
+            (name, {**options, "fields": keys}) if "custom_fields" in options["fields"] else (name, options)
             for name, options in fieldsets
         ]
 
