@@ -78,7 +78,8 @@ def test_the_sidebar_groups_what_the_user_may_see_and_hides_empty_groups(admin_u
     request = RequestFactory().get("/admin/")
     request.user = admin_user
     groups = {str(group["title"]): [str(item["title"]) for item in group["items"]] for group in sidebar(request)}
-    assert list(groups) == ["Overview", "Orders", "Exceptions", "Rules and grading", "System"]
+    assert list(groups) == ["Overview", "Orders", "Exceptions", "Rules and grading", "Workflows and forms", "System"]
+    assert groups["Workflows and forms"] == ["Forms"]
     assert "Periodic tasks" in groups["System"]
     assert "Orders" in groups["Orders"] and "Order exceptions" in groups["Exceptions"]
 
@@ -86,4 +87,5 @@ def test_the_sidebar_groups_what_the_user_may_see_and_hides_empty_groups(admin_u
     groups = {str(group["title"]): [str(item["title"]) for item in group["items"]] for group in sidebar(request)}
     # Managers read orders, exceptions and rules, but no schedules or tokens.
     assert "Periodic tasks" not in groups.get("System", [])
+    assert "Workflows and forms" not in groups  # no designer for managers: the empty group is hidden
     assert "Order exceptions" in groups["Exceptions"]
