@@ -29,7 +29,7 @@ from django.utils.translation import gettext_lazy
 
 from apps.accounts.models import Department
 from apps.common.i18n import localized
-from apps.exceptions.models import ExceptionEvent, OrderException
+from apps.exceptions.models import ExceptionEvent, OrderException, RootCause
 from apps.orders.models import Channel, Order, Payment
 from apps.rules import selectors as rule_selectors
 from apps.rules.models import ExceptionRule, Severity
@@ -656,7 +656,20 @@ def event_text(event: ExceptionEvent) -> str:
             "count": data.get("occurrences", "?"),
             "evidence": evidence,
         }
+    if kind == ExceptionEvent.Kind.ASSIGNED:
+        text = _("Assigned to %(user)s.") % {"user": data.get("assignee", "?")}
+        if data.get("reason"):
+            text += " " + _("Reason: %(reason)s") % {"reason": data["reason"]}
+        return text
+    if kind == ExceptionEvent.Kind.RESOLVED:
+        cause = RootCause(data["root_cause"]).label if data.get("root_cause") in RootCause.values else "?"
+        text = _("Resolved; root cause: %(cause)s.") % {"cause": cause}
+        if data.get("note"):
+            text += " " + data["note"]
+        return text
     label = capfirst(str(event.get_kind_display()))
+    if isinstance(data.get("reason"), str) and data["reason"].strip():
+        return _("%(event)s: %(note)s") % {"event": label, "note": data["reason"].strip()}
     note = data.get("note") or data.get("comment")
     if isinstance(note, str) and note.strip():
         return _("%(event)s: %(note)s") % {"event": label, "note": note.strip()}

@@ -70,6 +70,17 @@ class ExceptionStatus(models.TextChoices):
     AUTO_RESOLVED = "auto_resolved", pgettext_lazy("exception status", "Auto-resolved")
 
 
+class RootCause(models.TextChoices):
+    """Why an exception happened, recorded when it is resolved (SPEC §9.6)."""
+
+    PROCESS = "process", pgettext_lazy("root cause", "Process")
+    PERSON = "person", pgettext_lazy("root cause", "Person")
+    SYSTEM = "system", pgettext_lazy("root cause", "System")
+    PARTNER = "partner", pgettext_lazy("root cause", "Partner")
+    CUSTOMER = "customer", pgettext_lazy("root cause", "Customer")
+    OTHER = "other", pgettext_lazy("root cause", "Other")
+
+
 # Someone still has to act on these; a re-detection adds to the active one.
 ACTIVE_STATUSES = (
     ExceptionStatus.OPEN,
@@ -149,6 +160,7 @@ class OrderException(TimeStampedModel):
         related_name="recurrences",
     )
     details = models.JSONField(_("details"), default=dict, blank=True, encoder=DjangoJSONEncoder)
+    root_cause = models.CharField(_("root cause"), max_length=16, choices=RootCause.choices, blank=True)
 
     class Meta:
         verbose_name = _("order exception")
@@ -177,6 +189,10 @@ class OrderException(TimeStampedModel):
             ),
             models.CheckConstraint(
                 condition=Q(occurrences__gte=1), name="exceptions_orderexception_occurrences_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(root_cause="") | Q(root_cause__in=RootCause.values),
+                name="exceptions_orderexception_root_cause_valid",
             ),
             # Without an order, the channel's order key is what the exception is about.
             models.CheckConstraint(
@@ -233,6 +249,16 @@ class ExceptionEvent(models.Model):
         # the occurrence it made); a re-detection with the same evidence records nothing.
         REDETECTED = "redetected", pgettext_lazy("exception event", "Detected again")
         AUTO_RESOLVED = "auto_resolved", pgettext_lazy("exception event", "Auto-resolved")
+        # Handling (apps/exceptions/lifecycle.py); data holds the reason, note or people involved.
+        ASSIGNED = "assigned", pgettext_lazy("exception event", "Assigned")
+        CLAIMED = "claimed", pgettext_lazy("exception event", "Claimed")
+        STARTED = "started", pgettext_lazy("exception event", "Work started")
+        HANDED_BACK = "handed_back", pgettext_lazy("exception event", "Handed back")
+        ESCALATED = "escalated", pgettext_lazy("exception event", "Escalated")
+        RESOLVED = "resolved", pgettext_lazy("exception event", "Resolved")
+        DISMISSED = "dismissed", pgettext_lazy("exception event", "Dismissed as not real")
+        CLOSED = "closed", pgettext_lazy("exception event", "Closed")
+        REOPENED = "reopened", pgettext_lazy("exception event", "Reopened")
 
     exception = models.ForeignKey(
         OrderException, verbose_name=_("exception"), on_delete=models.CASCADE, related_name="events"
