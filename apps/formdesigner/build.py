@@ -197,11 +197,6 @@ class FormDataField(serializers.Field):
         return value
 
 
-def form_serializer(spec: FormSpec, **kwargs: Any) -> FormDataField:
-    """The DRF field that validates data of ``spec`` (for a serializer's ``data`` or a task's form)."""
-    return FormDataField(spec=spec, **kwargs)
-
-
 # --- The Django form --------------------------------------------------------------------------
 
 

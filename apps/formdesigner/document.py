@@ -22,7 +22,7 @@ from enum import StrEnum
 from typing import Any
 
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, pgettext_lazy
+from django.utils.translation import pgettext_lazy
 
 from apps.common.i18n import localized
 
@@ -814,9 +814,6 @@ def _check_cycles(reader: _Reader, specs: list[FieldSpec], raw_fields: list[Any]
 
 def empty_document(*, key: str, kind: str, name_zh: str, name_en: str) -> dict[str, Any]:
     return {"key": key, "kind": kind, "name": {"zh-hans": name_zh, "en": name_en}, "fields": []}
-
-
-UNKNOWN_VALUE = gettext_lazy("(not an option now: %(value)s)")
 
 
 def convert_value(value: Any, spec: FieldSpec) -> Any:

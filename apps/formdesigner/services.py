@@ -27,6 +27,8 @@ from apps.formdesigner.document import (
 from apps.formdesigner.errors import FormErrorCode
 from apps.formdesigner.models import FormChange, FormDefinition, FormVersion
 from apps.formdesigner.selectors import archived_keys, version_spec
+from apps.orders import selectors as order_selectors
+from apps.orders import services as order_services
 
 
 class FormDocumentError(DomainError):
@@ -90,6 +92,15 @@ def form_create(*, document: Any, actor=None) -> FormDefinition:
     return form
 
 
+def _set_draft(form: FormDefinition, spec: FormSpec, actor) -> None:
+    """Store ``spec`` as the draft; the list's name columns follow the draft's name (this is their one writer)."""
+    form.draft = spec.as_json()
+    form.name_zh, form.name_en = spec.name.zh or spec.name.en, spec.name.en
+    form.draft_updated_at = timezone.now()
+    form.draft_updated_by = _actor(actor)
+    form.save(update_fields=["draft", "name_zh", "name_en", "draft_updated_at", "draft_updated_by", "updated_at"])
+
+
 def _locked(key: str) -> FormDefinition:
     # select_for_update(of=("self",)): PostgreSQL cannot lock the nullable side of the join to
     # the published version; the form row is the lock.
@@ -105,11 +116,7 @@ def form_save_draft(*, key: str, document: Any, actor=None) -> FormDefinition:
     if draft == form.draft:
         return form
     changes = document_changes(form.draft, draft)
-    form.draft = draft
-    form.name_zh, form.name_en = spec.name.zh or spec.name.en, spec.name.en
-    form.draft_updated_at = timezone.now()
-    form.draft_updated_by = _actor(actor)
-    form.save(update_fields=["draft", "name_zh", "name_en", "draft_updated_at", "draft_updated_by", "updated_at"])
+    _set_draft(form, spec, actor)
     _record(form, FormChange.Action.DRAFT_SAVED, _actor(actor), changes=changes)
     return form
 
@@ -161,9 +168,6 @@ def form_publish(*, key: str, actor=None, note: str = "") -> FormVersion:
 
 
 def _retype_stored_orders(spec: FormSpec, old_spec: FormSpec | None) -> None:
-    from apps.orders import selectors as order_selectors
-    from apps.orders import services as order_services
-
     problems: dict[str, list[str]] = {}
     for index, field in enumerate(spec.fields):
         old = old_spec.field(field.key) if old_spec is not None else None
@@ -220,11 +224,6 @@ def form_restore(*, key: str, version: int, actor=None) -> FormDefinition:
             code=FormErrorCode.NO_SUCH_VERSION, field="version", message=FormErrorCode.NO_SUCH_VERSION.label
         )
     changes = document_changes(form.draft, stored.document)
-    form.draft = stored.document
-    form.name_zh = stored.document["name"].get("zh-hans") or stored.document["name"].get("en", "")
-    form.name_en = stored.document["name"].get("en", "")
-    form.draft_updated_at = timezone.now()
-    form.draft_updated_by = _actor(actor)
-    form.save(update_fields=["draft", "name_zh", "name_en", "draft_updated_at", "draft_updated_by", "updated_at"])
+    _set_draft(form, version_spec(stored), actor)
     _record(form, FormChange.Action.RESTORED, _actor(actor), changes=changes, version=version)
     return form

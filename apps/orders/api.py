@@ -34,7 +34,7 @@ from apps.common.fields import (
 )
 from apps.common.schema import error_response
 from apps.formdesigner import selectors as form_selectors
-from apps.formdesigner.build import form_serializer
+from apps.formdesigner.build import FormDataField
 from apps.orders import selectors, services
 from apps.orders.models import (
     MONEY,
@@ -137,22 +137,28 @@ class LinesField(serializers.ListField):
         return result
 
 
+ORDER_FORM_CONTEXT = "order_form"
+_UNREAD = object()
+
+
 class OrderDataField(StrictDictField):
     """The order's custom fields, checked against the published order form (form designer).
 
     Before an order form is published ``data`` is any JSON object, as it always was. Once one
     is, each key must be a field of it and each value must fit its field: errors name
     ``data.<key>``. The form is read once per serializer instance, so a bulk request of
-    1,000 orders reads it once.
+    1,000 orders reads it once; a caller that validates many rows with one serializer each
+    (a file import) passes the form it read in the context as ``order_form``.
     """
 
     def to_internal_value(self, data):
         if not hasattr(self, "_order_form"):
-            self._order_form = form_selectors.order_form()
+            given = self.context.get(ORDER_FORM_CONTEXT, _UNREAD)
+            self._order_form = form_selectors.order_form() if given is _UNREAD else given
         form = self._order_form
         if form is None:
             return super().to_internal_value(data)
-        return form_serializer(form.spec, archived=form.archived).to_internal_value(data)
+        return FormDataField(spec=form.spec, archived=form.archived).to_internal_value(data)
 
 
 class OrderDataFieldExtension(OpenApiSerializerFieldExtension):

@@ -35,7 +35,7 @@ from apps.common.api import flatten_errors
 from apps.formdesigner import selectors as form_selectors
 from apps.formdesigner.build import DataColumn, data_columns
 from apps.orders import selectors, services
-from apps.orders.api import OrderInput, ProductInput, SkuField, StockLevelInput
+from apps.orders.api import ORDER_FORM_CONTEXT, OrderInput, ProductInput, SkuField, StockLevelInput
 from apps.orders.models import Order, OrderLine, Product, StockLevel
 
 _WHOLE_NUMBER = re.compile(r"[+-]?\d+")
@@ -392,10 +392,14 @@ class ServiceResource(resources.ModelResource):
         for name, value in data.items():
             setattr(instance, name, value)
 
+    def serializer_context(self) -> dict[str, Any]:
+        """What every row's serializer is given: whatever the resource read once for all rows."""
+        return {}
+
     def validated_input(self, row: Mapping[str, Any]) -> dict[str, Any]:
         """The row as validated API input; raises ``ValidationError`` keyed by column."""
         data, errors = self.row_input(row)
-        serializer = self.input_serializer(data=data)
+        serializer = self.input_serializer(data=data, context=self.serializer_context())
         if serializer.is_valid() and not errors:
             return dict(serializer.validated_data)
         unreadable = set(errors)
@@ -740,8 +744,8 @@ class OrderResource(ServiceResource):
         self._inputs: dict[int, dict[str, Any]] = {}
         self._created: dict[int, bool] = {}
         # The published order form's fields become columns after the fixed ones.
-        form = form_selectors.order_form()
-        self._data_columns = data_columns(form.spec) if form is not None else []
+        self._order_form = form_selectors.order_form()
+        self._data_columns = data_columns(self._order_form.spec) if self._order_form is not None else []
         for column in self._data_columns:
             self.fields[column.name] = DataFieldColumn(column)
 
@@ -794,6 +798,10 @@ class OrderResource(ServiceResource):
 
     def input_path(self, column):
         return _INPUT_PATHS.get(column, column)
+
+    def serializer_context(self):
+        # The order form read with the columns, not once per row.
+        return {ORDER_FORM_CONTEXT: self._order_form}
 
     def column_guides(self):
         guides = super().column_guides()

@@ -18,7 +18,7 @@ from jsonschema import Draft202012Validator, FormatChecker, validators
 from jsonschema.exceptions import ValidationError as SchemaError
 from rest_framework import serializers
 
-from apps.formdesigner.build import django_form_class, form_serializer, json_schema
+from apps.formdesigner.build import FormDataField, django_form_class, json_schema
 from apps.formdesigner.document import FieldType, FormSpec, parse_document
 
 NOT_ASKED = object()
@@ -85,7 +85,7 @@ class Judges:
 
     def __init__(self, spec: FormSpec):
         self.spec = spec
-        self.serializer = form_serializer(spec)
+        self.serializer = FormDataField(spec=spec)
         self.schema = SchemaValidator(json_schema(spec), format_checker=FormatChecker())
         self.form_class = django_form_class(spec)
 

@@ -274,3 +274,24 @@ def test_the_demo_publishes_an_order_form_its_orders_fit():
     for data in Order.objects.values_list("data", flat=True):
         assert form.spec.check_data(data) == data
     assert Order.objects.exclude(data={}).exists()
+
+
+def test_an_import_reads_the_order_form_once_not_once_per_row(client, admin_user, publish_order_form):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tests.orders.test_import_export import ORDER_COLUMNS, order_row, spreadsheet, upload
+
+    publish_order_form(INVOICE_TITLE)
+    client.force_login(admin_user)
+    headers = [*ORDER_COLUMNS, "data.invoice_title"]
+
+    def form_reads(count: int) -> int:
+        rows = [{**order_row(external_id=f"ONCE-{count}-{n}"), "data.invoice_title": "某某公司"} for n in range(count)]
+        content = spreadsheet("csv", headers, [[row[h] for h in headers] for row in rows])
+        with CaptureQueriesContext(connection) as queries:
+            preview = upload(client, Order, content, "csv")
+        assert len(preview.context["result"].rows) == count
+        return sum('FROM "formdesigner_formdefinition"' in query["sql"] for query in queries.captured_queries)
+
+    assert form_reads(2) == form_reads(12)
