@@ -661,6 +661,17 @@ def event_text(event: ExceptionEvent) -> str:
         if data.get("reason"):
             text += " " + _("Reason: %(reason)s") % {"reason": data["reason"]}
         return text
+    if kind == ExceptionEvent.Kind.ROUTED:
+        place = {"department": _department_name(event, data["department"]) if data.get("department") else "?"}
+        if data.get("assignee"):
+            text = _("Handling step taken by %(user)s (%(department)s).") % {**place, "user": data["assignee"]}
+        else:
+            text = _("Handling step waiting in the queue of %(department)s.") % place
+        if data.get("notice"):
+            text += " " + data["notice"]
+        return text
+    if kind == ExceptionEvent.Kind.STEP_OVERDUE:
+        return _("A handling step passed its deadline.")
     if kind == ExceptionEvent.Kind.RESOLVED:
         cause = RootCause(data["root_cause"]).label if data.get("root_cause") in RootCause.values else "?"
         text = _("Resolved; root cause: %(cause)s.") % {"cause": cause}

@@ -24,9 +24,10 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from apps.accounts.models import Role, User
+from apps.accounts.models import Department, Role, User
 from apps.common.errors import DomainError
-from apps.exceptions.models import ExceptionEvent, ExceptionStatus, OrderException, RootCause
+from apps.exceptions import handoff
+from apps.exceptions.models import ExceptionEvent, ExceptionStatus, HandlingRequest, OrderException, RootCause
 
 Status = ExceptionStatus
 Kind = ExceptionEvent.Kind
@@ -219,6 +220,7 @@ def exception_resolve(*, exception_id: int, actor: User | None, root_cause: str,
     exc.resolved_at = timezone.now()
     _save(exc, "status", "root_cause", "resolved_at")
     _record(exc, Kind.RESOLVED, actor, root_cause=root_cause, note=text)
+    handoff.cases_end_request(exception_ids=[exc.pk])
     return exc
 
 
@@ -233,6 +235,7 @@ def exception_dismiss(*, exception_id: int, actor: User | None, reason: str) -> 
     exc.closed_at = timezone.now()
     _save(exc, "status", "closed_at")
     _record(exc, Kind.DISMISSED, actor, reason=text)
+    handoff.cases_end_request(exception_ids=[exc.pk])
     return exc
 
 
@@ -275,4 +278,42 @@ def exception_reopen(*, exception_id: int, actor: User | None, reason: str) -> O
             status_code=409,
         ) from None
     _record(exc, Kind.REOPENED, actor, reason=text)
+    handoff.cases_request(exception_ids=[exc.pk], reason=HandlingRequest.Reason.REOPENED)
     return exc
+
+
+@transaction.atomic
+def exception_place(
+    *, exception_id: int, department_id: int | None, assignee_id: int | None, step: str, notice: str = ""
+) -> OrderException:
+    """The handling engine puts the exception with the department (and person) of its current step.
+
+    System only (flow handlers call it when a step's task is created): the department changes
+    when the step belongs to another department, the assignee is the task's owner or nobody
+    (queued), and the status follows (``assigned`` / ``open``) unless a manager has it
+    (``escalated``). ``notice`` says why when nobody eligible was available.
+    """
+    exc = _locked(exception_id)
+    _refuse_unless(exc, (Status.OPEN, Status.ASSIGNED, Status.IN_PROGRESS, Status.ESCALATED))
+    department_id = department_id or exc.department_id
+    status = exc.status
+    if exc.status != Status.ESCALATED:
+        status = Status.ASSIGNED if assignee_id else Status.OPEN
+    if (exc.department_id, exc.assignee_id, exc.status) == (department_id, assignee_id, status) and not notice:
+        return exc
+    exc.department_id = department_id
+    exc.assignee_id = assignee_id
+    exc.status = status
+    _save(exc, "department", "assignee", "status")
+    assignee = User.objects.filter(pk=assignee_id).values_list("username", flat=True).first() if assignee_id else ""
+    code = Department.objects.filter(pk=department_id).values_list("code", flat=True).first() if department_id else ""
+    _record(exc, Kind.ROUTED, None, step=step, department=code, assignee=assignee, notice=notice)
+    return exc
+
+
+def exception_note(*, exception_id: int, kind: str, actor: User | None = None, **data: Any) -> ExceptionEvent:
+    """Append an engine event that changes nothing on the exception (a step overdue, a case ended)."""
+    if kind not in (Kind.STEP_OVERDUE, Kind.CASE_ENDED):
+        raise ValueError(f"{kind} changes the exception: use its transition")
+    exc = OrderException.objects.get(pk=exception_id)
+    return _record(exc, kind, actor, **data)

@@ -259,6 +259,11 @@ class ExceptionEvent(models.Model):
         DISMISSED = "dismissed", pgettext_lazy("exception event", "Dismissed as not real")
         CLOSED = "closed", pgettext_lazy("exception event", "Closed")
         REOPENED = "reopened", pgettext_lazy("exception event", "Reopened")
+        # The handling engine placed it with the department or person of its current step
+        # (data: step, department, assignee, and the notice when nobody was available).
+        ROUTED = "routed", pgettext_lazy("exception event", "Routed")
+        STEP_OVERDUE = "step_overdue", pgettext_lazy("exception event", "Step overdue")
+        CASE_ENDED = "case_ended", pgettext_lazy("exception event", "Handling ended")
 
     exception = models.ForeignKey(
         OrderException, verbose_name=_("exception"), on_delete=models.CASCADE, related_name="events"
@@ -402,3 +407,39 @@ class GradingRule(TimeStampedModel):
             errors["resolution_minutes"] = _("The resolution time must not be shorter than the first response time.")
         if errors:
             raise ValidationError(errors)
+
+
+class HandlingRequest(models.Model):
+    """The outbox of handling: one row per time an exception becomes active (detected or reopened).
+
+    Written in the detecting (or reopening) transaction, so it commits or fails with the
+    exception. After commit a Celery task starts the case; a beat sweep starts any that a dead
+    worker or lost message missed. The case points at its request with a unique key, so a
+    request starts at most one case (``workflows.models.HandlingCase.request``).
+    """
+
+    class Reason(models.TextChoices):
+        DETECTED = "detected", pgettext_lazy("handling request", "Detected")
+        REOPENED = "reopened", pgettext_lazy("handling request", "Reopened")
+
+    exception = models.ForeignKey(
+        OrderException, verbose_name=_("exception"), on_delete=models.CASCADE, related_name="handling_requests"
+    )
+    reason = models.CharField(_("reason"), max_length=16, choices=Reason.choices, default=Reason.DETECTED)
+    requested_at = models.DateTimeField(_("requested at"))
+    # Set once the request was dealt with: a case started, or none was needed (no workflow
+    # applies, or the exception had ended before its turn came).
+    handled_at = models.DateTimeField(_("handled at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("handling request")
+        verbose_name_plural = _("handling requests")
+        ordering = ["requested_at", "id"]
+        indexes = [
+            models.Index(
+                fields=["requested_at"], condition=Q(handled_at__isnull=True), name="exc_handling_request_open_idx"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} → {self.exception_id}"

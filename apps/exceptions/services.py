@@ -27,7 +27,7 @@ from django.db.models.functions import Greatest
 from django.utils import timezone, translation
 
 from apps.accounts.models import Department
-from apps.exceptions import evidence, selectors
+from apps.exceptions import evidence, handoff, selectors
 from apps.exceptions.models import (
     ACTIVE_STATUSES,
     ExceptionEvent,
@@ -477,6 +477,8 @@ def _record_events(
     # Re-detections with the same evidence are no events (nor anything else); new evidence is
     # recorded by _renew.
     ExceptionEvent.objects.bulk_create(events, batch_size=1000)
+    handoff.cases_request(exception_ids=[exception.pk for exception, _grade in inserted], now=now)
+    handoff.cases_end_request(exception_ids=auto_resolved_ids)
 
 
 @transaction.atomic
@@ -776,6 +778,7 @@ def missing_orders_resolve(*, orders: Mapping[tuple[str, str], int], now: dateti
             for exception in found
         ]
     )
+    handoff.cases_end_request(exception_ids=changes.auto_resolved_ids)
     return changes.result()
 
 

@@ -375,3 +375,55 @@ class TrackingEvent(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.get_status_display()} @ {self.occurred_at:%Y-%m-%d %H:%M}"
+
+
+class PurchaseRequest(TimeStampedModel):
+    """A request to buy stock for a SKU that orders are short of (the automatic replenishment step).
+
+    The handling engine raises one per short SKU of a stock-shortage exception; the warehouse
+    confirms quantity and date in the next step. The ERP call that places it comes with the
+    integrations issue.
+    """
+
+    class Status(models.TextChoices):
+        REQUESTED = "requested", pgettext_lazy("purchase request", "Requested")
+        CONFIRMED = "confirmed", pgettext_lazy("purchase request", "Confirmed")
+        CANCELED = "canceled", pgettext_lazy("purchase request", "Canceled")
+
+    sku = models.CharField(_("SKU"), max_length=64)
+    quantity = models.PositiveIntegerField(_("quantity"))
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.REQUESTED)
+    order = models.ForeignKey(
+        Order,
+        verbose_name=_("order"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="purchase_requests",
+    )
+    exception = models.ForeignKey(
+        "exceptions.OrderException",
+        verbose_name=_("exception"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="purchase_requests",
+    )
+    note = models.CharField(_("note"), max_length=255, blank=True)
+
+    class Meta:
+        verbose_name = _("purchase request")
+        verbose_name_plural = _("purchase requests")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="orders_purchaserequest_quantity_positive"),
+            # One open request per SKU and exception: a retried step does not ask twice.
+            models.UniqueConstraint(
+                fields=["exception", "sku"],
+                condition=Q(status="requested"),
+                name="orders_purchaserequest_one_open_per_exception_sku",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.sku} × {self.quantity}"

@@ -30,6 +30,7 @@ from apps.orders.models import (
     OrderLine,
     Payment,
     Product,
+    PurchaseRequest,
     Shipment,
     ShipmentLine,
     StockLevel,
@@ -814,3 +815,23 @@ def carrier_delete(*, code: str) -> list[int]:
     flipped = shipment_tracking_refresh(carrier=code)
     _detect(flipped)
     return flipped
+
+
+@transaction.atomic
+def purchase_requests_raise(
+    *, shortfalls: dict[str, int], order_id: int | None, exception_id: int | None, note: str = ""
+) -> list[PurchaseRequest]:
+    """Ask purchasing for ``shortfalls`` (SKU → missing quantity), once per SKU and exception:
+    a SKU that already has an open request for this exception keeps it."""
+    open_skus = set(
+        PurchaseRequest.objects.filter(
+            exception_id=exception_id, status=PurchaseRequest.Status.REQUESTED, sku__in=list(shortfalls)
+        ).values_list("sku", flat=True)
+    )
+    return PurchaseRequest.objects.bulk_create(
+        [
+            PurchaseRequest(sku=sku, quantity=quantity, order_id=order_id, exception_id=exception_id, note=note[:255])
+            for sku, quantity in sorted(shortfalls.items())
+            if quantity > 0 and sku not in open_skus
+        ]
+    )
