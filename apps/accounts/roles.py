@@ -37,6 +37,11 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
     # are only read (the database refuses to change a version).
     | _perms("formdesigner", ("formdefinition",), ("view", "add", "change"))
     | _perms("formdesigner", ("formversion", "formchange"), ("view",))
+    # The workflow designer, likewise: drafts edited and published, versions and history read.
+    | _perms("workflows", ("workflowdefinition",), ("view", "add", "change"))
+    | _perms("workflows", ("workflowversion", "workflowchange"), ("view",))
+    # Handling: everyone who handles sees and acts on tasks (the services scope them by department).
+    | _perms("workflows", ("handlingtask",), ("view", "change"))
     # Sign-in lockouts (django-axes): deleting an access attempt unlocks that user and address.
     | _perms("axes", ("accessattempt",), ("view", "delete"))
     | _perms("axes", ("accesslog",), ("view",))
@@ -55,10 +60,12 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
     # exception, which records who changed what, not by editing it directly.
     Role.STAFF: _perms("orders", ORDER_MODELS, ("view",))
     | _perms("exceptions", ("orderexception",), ("view", "change"))
-    | _perms("exceptions", ("exceptionevent",), ("view",)),
+    | _perms("exceptions", ("exceptionevent",), ("view",))
+    | _perms("workflows", ("handlingtask",), ("view", "change")),
     # Managers read everything and approve; they do not edit order data.
     Role.MANAGER: _perms("orders", ORDER_MODELS, ("view",))
     | _perms("accounts", ("department", "user"), ("view",))
     | _perms("exceptions", ("orderexception", "gradingrule", "exceptionevent"), ("view",))
-    | _perms("rules", ("exceptionrule",), ("view",)),
+    | _perms("rules", ("exceptionrule",), ("view",))
+    | _perms("workflows", ("handlingtask",), ("view", "change")),
 }
