@@ -52,6 +52,8 @@ INSTALLED_APPS = [
     "axes",
     "django_htmx",
     "template_partials",
+    # The handling engine (SPEC §9.1): its Process/Task tables, locks and timers.
+    "viewflow.workflow",
     "apps.accounts",
     "apps.orders",
     "apps.rules",
@@ -59,6 +61,7 @@ INSTALLED_APPS = [
     "apps.integrations",
     "apps.live",
     "apps.formdesigner",
+    "workflows",
     "apps.console",
 ]
 
@@ -234,6 +237,11 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Sending a task (the after-commit hand-off of new exceptions to the handling engine) gives up on
+# a dead broker after one quick retry instead of kombu's default of several seconds: the write
+# that committed must not wait for Redis, and the engine's beat sweep picks the work up. Workers
+# reconnect by their own rules (CELERY_BROKER_CONNECTION_RETRY), which this does not change.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 
@@ -319,6 +327,8 @@ SPECTACULAR_SETTINGS = {
         "PaymentStatusEnum": "apps.orders.models.Payment.Status",
         "TrackingEventStatusEnum": "apps.orders.models.TrackingEvent.Status",
         "ExceptionStatusEnum": "apps.exceptions.models.ExceptionStatus",
+        "TaskStatusEnum": ["queued", "assigned", "done", "canceled"],
+        "TaskKindEnum": ["task", "approval"],
     },
 }
 

@@ -188,6 +188,23 @@ def demo_users_create(*, password: str = DEMO_PASSWORD) -> list[tuple[DemoUser, 
     return out
 
 
+# Department leads get a department's tasks when nobody in it is available (SPEC §9.2).
+DEMO_LEADS = {"warehouse": "warehouse_lead", "finance": "finance", "customer_service": "service"}
+
+
+def demo_leads_set() -> None:
+    """Make the demo's leads the leads of their departments (left alone where one is set)."""
+    from apps.accounts.models import Department, User
+    from apps.accounts.services import department_set_lead
+
+    admin = User.objects.filter(username="admin").first()
+    if admin is None:
+        return
+    for code, username in DEMO_LEADS.items():
+        if Department.objects.filter(code=code, lead__isnull=True).exists():
+            department_set_lead(department_code=code, username=username, actor=admin)
+
+
 def demo_integration_token() -> str | None:
     """The integration account's API token (issued on first use), or None without that account."""
     try:

@@ -44,6 +44,7 @@ class Command(BaseCommand):
         # Exceptions above this id are the ones this seed raised, while loading or by the scan.
         raised_after = OrderException.objects.aggregate(last=Max("pk"))["last"] or 0
         users = demo.demo_users_create()
+        demo.demo_leads_set()
         form_version = demo_order_form_publish()
         catalogue = demo.demo_catalogue_create(seed=seed)
         summary = demo.demo_orders_create(count=orders, days=days, seed=seed, catalogue=catalogue)

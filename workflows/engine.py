@@ -1,0 +1,249 @@
+"""What the handling flow's nodes do (``workflows.flows.HandlingFlow`` calls these, under its lock).
+
+A case's ``steps`` are the step documents of SPEC §10.6 as the version had them, plus the
+escalation step every case has (a manager decides). ``case.step`` is where the case stands;
+``advance`` moves it along an outcome. People reach these through ``workflows.services``.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext as _
+from viewflow.workflow.status import STATUS
+
+from apps.accounts.models import Department, User
+from apps.common.errors import DomainError
+from apps.exceptions import lifecycle
+from apps.exceptions.models import ExceptionEvent, OrderException
+from workflows import assignment, live
+from workflows.document import BACK, parse_duration
+from workflows.models import HandlingCase, HandlingTask
+
+logger = logging.getLogger(__name__)
+
+ESCALATION = "escalation"
+RESOLVE, DISMISS, ESCALATE = "resolve", "dismiss", "escalate"
+# A step without a deadline still gets a boundary timer (viewflow needs a moment): far away.
+NO_DEADLINE = timedelta(days=3650)
+
+
+def escalation_step() -> dict[str, Any]:
+    """The step every case has: a manager decides what an escalated exception needs."""
+    return {
+        "key": ESCALATION,
+        "kind": "approval",
+        "name": {"zh-hans": "经理审批", "en": "Manager approval"},
+        "assign": {"strategy": "manager"},
+        "outcomes": [
+            {"key": "approve", "name": {"zh-hans": "批准解决", "en": "Approve and resolve"}, "to": RESOLVE},
+            {"key": "reject", "name": {"zh-hans": "驳回", "en": "Send back"}, "to": BACK},
+            {"key": "dismiss", "name": {"zh-hans": "驳回为误报", "en": "Dismiss as not real"}, "to": DISMISS},
+        ],
+    }
+
+
+def case_of(activation) -> HandlingCase:
+    """The case an activation runs in: one object for the whole chain of nodes it activates."""
+    process = activation.process
+    if isinstance(process, HandlingCase):
+        return process
+    case = HandlingCase.objects.get(pk=process.pk)
+    activation.task.process = case
+    return case
+
+
+def step_of(case: HandlingCase, key: str) -> dict[str, Any] | None:
+    return next((step for step in case.steps if step["key"] == key), None)
+
+
+def current_kind(activation) -> str:
+    step = step_of(case_of(activation), case_of(activation).step)
+    return step["kind"] if step else ""
+
+
+# -- start -----------------------------------------------------------------------------------
+
+
+def case_begin(activation, *, request, exception: OrderException, version, steps: list[dict]) -> HandlingCase:
+    """StartHandle: fill in the new case (viewflow saves it; the request's unique key guards it)."""
+    case = activation.process
+    case.exception = exception
+    case.request = request
+    case.version = version
+    case.steps = [*steps, escalation_step()]
+    case.step = steps[0]["key"]
+    case.trail = [case.step]
+    case.data = {}
+    return case
+
+
+# -- moving along ----------------------------------------------------------------------------
+
+
+def advance(case: HandlingCase, *, to: str, actor: User | None, reason: str = "") -> None:
+    """Follow an outcome's ``to``: another step, ``back``, ``escalate``, ``resolve`` or ``dismiss``."""
+    if to == BACK:
+        earlier = [key for key in case.trail[:-1] if key not in (case.step, ESCALATION)]
+        to = earlier[-1] if earlier else case.trail[0]
+    if to == ESCALATE:
+        exc = OrderException.objects.get(pk=case.exception_id)
+        if exc.status != OrderException.Status.ESCALATED and exc.is_active:
+            lifecycle.exception_escalate(
+                exception_id=exc.pk,
+                actor=None,
+                reason=reason or _("Raised to a manager at step %(step)s.") % {"step": case.step},
+            )
+        to = ESCALATION
+    case.step = to
+    if step_of(case, to) is not None:
+        case.trail = [*case.trail, to]
+    case.save(update_fields=["step", "trail"])
+
+
+def _default_outcome(step: dict[str, Any], key: str = "done") -> dict[str, Any]:
+    outcomes = step.get("outcomes") or []
+    return next((o for o in outcomes if o["key"] == key), outcomes[0] if outcomes else {"key": key, "to": RESOLVE})
+
+
+# -- human steps -----------------------------------------------------------------------------
+
+
+def step_owner(activation) -> User | None:
+    """Assign the new task by its step's rule; note the department, the deadline and any notice."""
+    case = case_of(activation)
+    step = step_of(case, case.step)
+    exc = OrderException.objects.select_related("department", "order").get(pk=case.exception_id)
+    rule = step.get("assign") or {"strategy": "queue"}
+    chosen = assignment.assign(
+        strategy=rule.get("strategy", "queue"),
+        department_code=rule.get("department", ""),
+        username=rule.get("user", ""),
+        field=rule.get("field", ""),
+        mapping=rule.get("map") or {},
+        exception=exc,
+        scope=f"{case.version.definition.key}:{step['key']}",
+    )
+    deadline = parse_duration(step["deadline"]) if step.get("deadline") else None
+    activation.task.data = {
+        **(activation.task.data or {}),
+        "step": step["key"],
+        "kind": step["kind"],
+        "department": chosen.department.pk if chosen.department else exc.department_id,
+        "due_at": (timezone.now() + deadline).isoformat() if deadline else None,
+        "notice": str(chosen.note or ""),
+    }
+    if chosen.user is not None:
+        activation.task.assigned = timezone.now()
+    return chosen.user
+
+
+def step_created(activation) -> None:
+    """The task exists: a task step places the exception with its department and owner; tell people."""
+    case = case_of(activation)
+    task = activation.task
+    if task.data.get("kind") == "task" and case.step != ESCALATION:
+        exc = OrderException.objects.get(pk=case.exception_id)
+        if exc.is_active:
+            lifecycle.exception_place(
+                exception_id=exc.pk,
+                department_id=task.data.get("department"),
+                assignee_id=task.owner_id,
+                step=task.data["step"],
+                notice=task.data.get("notice", ""),
+            )
+    live.task_event(task, "task.assigned" if task.owner_id else "task.created")
+
+
+def step_deadline(activation) -> datetime:
+    host = activation.task.previous.first()
+    due = parse_datetime(host.data.get("due_at") or "") if host is not None else None
+    return due or timezone.now() + NO_DEADLINE
+
+
+def step_overdue(activation) -> None:
+    """The deadline passed with the task still open: the task and the audit trail say so.
+
+    The escalation ladder (SLA issue) acts on top of this; here the task is marked and its
+    people told, live.
+    """
+    boundary = activation.task.previous.first()  # overdue ◀ the deadline's timer ◀ the task
+    host = boundary.previous.first() if boundary is not None else None
+    case = case_of(activation)
+    if host is None or host.status not in (STATUS.NEW, STATUS.ASSIGNED, STATUS.STARTED):
+        return
+    host.data = {**host.data, "overdue": True}
+    host.save(update_fields=["data"])
+    lifecycle.exception_note(exception_id=case.exception_id, kind=ExceptionEvent.Kind.STEP_OVERDUE, step=case.step)
+    live.task_event(HandlingTask.objects.get(pk=host.pk), "task.updated")
+
+
+# -- automatic steps -------------------------------------------------------------------------
+
+
+def run_action(activation) -> None:
+    from workflows import actions
+
+    case = case_of(activation)
+    step = step_of(case, case.step)
+    outcome_key, note = actions.run(step["action"], case=case)
+    activation.task.data = {**(activation.task.data or {}), "step": step["key"], "outcome": outcome_key, "note": note}
+    advance(case, to=_default_outcome(step, outcome_key)["to"], actor=None, reason=note)
+
+
+def wait_until(activation) -> datetime:
+    case = case_of(activation)
+    step = step_of(case, case.step)
+    return timezone.now() + (parse_duration(step.get("wait") or "") or timedelta(minutes=1))
+
+
+def wait_over(activation) -> None:
+    case = case_of(activation)
+    step = step_of(case, case.step)
+    activation.task.data = {**(activation.task.data or {}), "step": step["key"], "outcome": "done"}
+    advance(case, to=_default_outcome(step)["to"], actor=None)
+
+
+# -- the end ---------------------------------------------------------------------------------
+
+
+def finish_case(activation) -> None:
+    """``resolve`` or ``dismiss``: the exception follows, in the name of whoever decided."""
+    case = case_of(activation)
+    exc = OrderException.objects.get(pk=case.exception_id)
+    decision = case.data.get("decision") or {}
+    actor = User.objects.filter(pk=decision.get("actor")).first()
+    if exc.is_active:
+        try:
+            with transaction.atomic():
+                _decide(exc, case.step, decision, actor)
+        except DomainError as refused:
+            if refused.status_code != 403:
+                raise
+            _decide(exc, case.step, decision, None)  # decided by someone outside its department
+    case.ended_note = decision.get("note", "")[:255]
+    case.save(update_fields=["ended_note"])
+
+
+def _decide(exc: OrderException, step: str, decision: dict[str, Any], actor: User | None) -> None:
+    if step == DISMISS:
+        lifecycle.exception_dismiss(
+            exception_id=exc.pk, actor=actor, reason=decision.get("note") or _("Dismissed in its workflow.")
+        )
+    else:
+        lifecycle.exception_resolve(
+            exception_id=exc.pk,
+            actor=actor,
+            root_cause=decision.get("root_cause") or "other",
+            note=decision.get("note", ""),
+        )
+
+
+def department_of(task: HandlingTask) -> Department | None:
+    pk = (task.data or {}).get("department")
+    return Department.objects.filter(pk=pk).first() if pk else None
