@@ -12,6 +12,8 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("api/v1/", include("apps.integrations.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
+    # Before the console's URLs: /workspace/ is the staff workspace (the name "workspace" stays the console's).
+    path("workspace/", include("workflows.urls")),
     path("", include("apps.console.urls")),
     path("admin/", admin.site.urls),
 ]

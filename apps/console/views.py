@@ -12,6 +12,7 @@ from django.utils import timezone
 from apps.console import selectors
 from apps.exceptions import presentation
 from apps.exceptions import selectors as exception_selectors
+from workflows import selectors as task_selectors
 
 # The managers' page lists the most urgent open exceptions; the console has the full list.
 MANAGER_LIST_LIMIT = 25
@@ -28,14 +29,6 @@ class SignInView(auth_views.LoginView):
 def home(request: HttpRequest) -> HttpResponse:
     """Send a signed-in user to the page their role works in."""
     return redirect(selectors.user_landing(user=request.user).url_name)
-
-
-@login_required
-def workspace(request: HttpRequest) -> HttpResponse:
-    """Department staff: their department's open exceptions (the handling issue makes this the workspace)."""
-    department = request.user.department
-    exceptions = selectors.department_open_exceptions(department_ids=[department.pk]) if department is not None else []
-    return render(request, "og/workspace.html", {"department": department, "exceptions": exceptions})
 
 
 @login_required
@@ -64,6 +57,8 @@ def manager(request: HttpRequest) -> HttpResponse:
     departments = selectors.manager_departments(user=request.user)
     ids = list(departments.values_list("pk", flat=True))
     context = {
+        # Approvals and escalations wait in the manager's own tasks, in the workspace.
+        "decisions": task_selectors.tasks_for(request.user, scope="mine").count(),
         "overview": selectors.department_overview(department_ids=ids, now=timezone.now()),
         "exceptions": selectors.department_open_exceptions(department_ids=ids, limit=MANAGER_LIST_LIMIT),
     }

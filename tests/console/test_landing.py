@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -17,7 +18,7 @@ PASSWORD = "orderguard-demo-Secret1"
 LANDINGS = {
     "admin": ("/admin/", "Open exceptions by severity"),
     "manager": ("/manager/", "My departments"),
-    "staff": ("/workspace/", "Open exceptions of your department"),
+    "staff": ("/workspace/", "My tasks"),
 }
 
 
@@ -51,8 +52,11 @@ def test_a_wrong_password_is_refused_with_a_message_on_the_sign_in_page(client, 
 
 
 def test_staff_see_their_departments_exceptions_and_no_others(client, demo_users, raised):
+    from workflows.services import cases_sweep
+
+    cases_sweep(grace=timedelta(0))  # the exceptions' tasks, in their departments' queues
     client.post("/accounts/login/", {"username": "warehouse", "password": PASSWORD})
-    page = client.get("/workspace/").content.decode()
+    page = client.get("/workspace/?scope=queue").content.decode()
     mine = raised.filter(department__code="warehouse")
     theirs = raised.exclude(department__code="warehouse")
     assert mine.exists() and theirs.exists()
