@@ -46,7 +46,7 @@ GROUPS: list[tuple[object, list[Entry]]] = [
     # Filled by the form designer and the workflow designer.
     (
         pgettext_lazy("console navigation", "Workflows and forms"),
-        [Entry("formdesigner.FormDefinition", "dynamic_form")],
+        [Entry("workflows.WorkflowDefinition", "account_tree"), Entry("formdesigner.FormDefinition", "dynamic_form")],
     ),
     (
         pgettext_lazy("console navigation", "System"),
