@@ -120,4 +120,5 @@ lint: setup
 SCAN_ORDERS ?= 1000000
 bench: setup
 	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/live.py
 	$(BIN)/python bench/scan.py --orders $(SCAN_ORDERS)
