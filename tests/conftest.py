@@ -1,4 +1,5 @@
-"""Suite-wide fixtures: a clean real Redis per test and the actors the tests act as.
+"""Suite-wide fixtures: a clean real Redis per test, the actors the tests act as, and a Celery
+worker for the tests that run one (``tests/processes.py``).
 
 ``tests/bootstrap.py`` (loaded with ``-p``) starts the Redis before Django reads settings.
 """
@@ -6,6 +7,8 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -25,6 +28,23 @@ def _english_and_clean_redis(settings, redis_url):
     client = redis.Redis.from_url(redis_url)
     client.flushall()
     client.close()
+
+
+@pytest.fixture
+def worker(tmp_path) -> Iterator[Path]:
+    """A Celery worker on the suite's Redis and the test database, for the test; the path of its log.
+
+    It sees only committed data (``django_db(transaction=True)``). Per test: the suite empties
+    Redis before each test, and with it the worker's queue bindings.
+    """
+    from tests import processes
+
+    log = tmp_path / "worker.log"
+    process = processes.start_worker(log)
+    try:
+        yield log
+    finally:
+        processes.stop(process)
 
 
 def _make_user(username: str, role: str, department: str | None = None):

@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-from functools import update_wrapper
-
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.db.models import Max
-from django.http import HttpRequest, HttpResponseNotAllowed, HttpResponseRedirect
-from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext, pgettext_lazy
-from unfold.admin import ModelAdmin
 
 from apps.console import components
+from apps.console.designers import DesignerAdmin
 from apps.rules.models import Category
 from workflows import definitions, designer_views, selectors
 from workflows.models import WorkflowDefinition
@@ -54,9 +50,10 @@ class WorkflowAddForm(forms.ModelForm):
 
 
 @admin.register(WorkflowDefinition)
-class WorkflowDefinitionAdmin(ModelAdmin):
+class WorkflowDefinitionAdmin(DesignerAdmin):
     """The list of workflows; a workflow's change page is its designer (``designer_views.designer``)."""
 
+    designer_page = staticmethod(designer_views.designer)
     form = WorkflowAddForm
     list_display = (
         "name_display",
@@ -127,55 +124,11 @@ class WorkflowDefinitionAdmin(ModelAdmin):
         created = definitions.workflow_create(document=form.document(), actor=request.user)
         obj.pk, obj.draft = created.pk, created.draft
 
-    def response_add(self, request, obj, post_url_continue=None):
-        # The new workflow has one starter step: the next thing to do is to design it.
-        return HttpResponseRedirect(reverse("admin:workflows_workflowdefinition_change", args=[obj.pk]))
-
-    def change_view(self, request: HttpRequest, object_id, form_url="", extra_context=None):
-        if request.method != "GET":
-            return HttpResponseNotAllowed(["GET"])
-        if not self.has_view_or_change_permission(request):
-            raise PermissionDenied
-        if not str(object_id).isdigit():
-            return HttpResponseRedirect(reverse("admin:workflows_workflowdefinition_changelist"))
-        return designer_views.designer(
-            request,
-            object_id=int(object_id),
-            context=self._page_context(request),
-            can_edit=self.has_change_permission(request),
-        )
-
-    def _page_context(self, request: HttpRequest) -> dict:
-        return {
-            **self.admin_site.each_context(request),
-            "opts": self.opts,
-            "has_view_permission": self.has_view_permission(request),
-            "has_change_permission": self.has_change_permission(request),
-        }
-
     def get_urls(self):
-        def guarded(view, *, write: bool):
-            def checked(request, *args, **kwargs):
-                allowed = self.has_change_permission(request) if write else self.has_view_or_change_permission(request)
-                if not allowed:
-                    raise PermissionDenied
-                return view(request, *args, **kwargs)
-
-            return self.admin_site.admin_view(update_wrapper(checked, view))
-
         views = designer_views
-        name = "workflows_workflowdefinition_designer_{}".format
-        designer_urls = [
-            path("<int:object_id>/designer/check/", guarded(views.draft_check, write=False), name=name("check")),
-            path("<int:object_id>/designer/save/", guarded(views.draft_save, write=True), name=name("save")),
-            path("<int:object_id>/designer/publish/", guarded(views.draft_publish, write=True), name=name("publish")),
-            path("<int:object_id>/designer/restore/", guarded(views.version_restore, write=True), name=name("restore")),
-            path("<int:object_id>/designer/active/", guarded(views.set_active, write=True), name=name("active")),
-            path(
-                "<int:object_id>/designer/versions/<int:number>/chart.svg",
-                guarded(views.version_chart, write=False),
-                name=name("chart"),
-            ),
-            path("<int:object_id>/designer/history/", guarded(views.history, write=False), name=name("history")),
+        return [
+            *self.designer_endpoints(views),
+            self.designer_path("active/", views.set_active, name="active", write=True),
+            self.designer_path("versions/<int:number>/chart.svg", views.version_chart, name="chart", write=False),
+            *super().get_urls(),
         ]
-        return designer_urls + super().get_urls()

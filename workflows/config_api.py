@@ -18,20 +18,22 @@ from typing import Any
 from django.utils.text import format_lazy
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from drf_spectacular.utils import (
-    OpenApiParameter,
-    extend_schema,
-    extend_schema_field,
-    extend_schema_serializer,
-    inline_serializer,
-)
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view, inline_serializer
 from rest_framework import exceptions, generics, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.accounts.permissions import RoleModelPermissions
-from apps.common.fields import JSONValueField, OutputModelSerializer, StrictCharField, StrictIntegerField
-from apps.formdesigner.document import LANGUAGES
+from apps.common.documents_api import (
+    DefinitionListOutput,
+    DefinitionPublishApi,
+    DefinitionRestoreApi,
+    VersionNoteInput,
+    VersionOutput,
+    VersionRestoreInput,
+    document_body,
+    enum_field,
+    text_serializer,
+)
 from apps.rules.models import Category
 from workflows import definitions, selectors
 from workflows.document import (
@@ -48,43 +50,17 @@ from workflows.models import WorkflowDefinition, WorkflowVersion
 # --- The workflow document, for the schema ------------------------------------------------------
 
 
-def _enum_field(values: list[str]) -> type[serializers.ChoiceField]:
-    """A choice field whose values the schema lists in place, under ``allOf``.
-
-    drf-spectacular turns every property holding an ``enum`` into a component named after the
-    property (``KindEnum``) and warns when another property of that name has other values (the
-    form document's ``kind``). Under ``allOf`` the values stay in place, unnamed.
-    """
-
-    class EnumField(serializers.ChoiceField):
-        def __init__(self, **kwargs):
-            super().__init__(choices=values, **kwargs)
-
-    return extend_schema_field({"type": "string", "allOf": [{"enum": values}]})(EnumField)
+StepKindField = enum_field([str(kind) for kind in StepKind])
+StrategyField = enum_field([str(strategy) for strategy in Strategy])
+ActionField = enum_field([str(action) for action in Action])
+ByFieldField = enum_field(list(BY_FIELD_FIELDS))
+CategoryField = enum_field(list(Category.values))
 
 
-StepKindField = _enum_field([str(kind) for kind in StepKind])
-StrategyField = _enum_field([str(strategy) for strategy in Strategy])
-ActionField = _enum_field([str(action) for action in Action])
-ByFieldField = _enum_field(list(BY_FIELD_FIELDS))
-CategoryField = _enum_field(list(Category.values))
-
-
-def _text_serializer(name: str, *, required: bool, doc: str) -> type[serializers.Serializer]:
-    # The language keys ("zh-hans") are no Python names, so the class is built from a dict.
-    attrs: dict[str, Any] = {
-        language: serializers.CharField(required=required, allow_blank=True, trim_whitespace=False)
-        for language in LANGUAGES
-    }
-    attrs["__doc__"] = doc
-    attrs["__module__"] = __name__
-    return extend_schema_serializer(component_name=name)(type(name, (serializers.Serializer,), attrs))
-
-
-TextInput = _text_serializer(
+TextInput = text_serializer(
     "WorkflowTextInput", required=False, doc="A name in Chinese and English; a name needs both."
 )
-TextOutput = _text_serializer("WorkflowText", required=True, doc="A name or description in Chinese and English.")
+TextOutput = text_serializer("WorkflowText", required=True, doc="A name or description in Chinese and English.")
 
 _DURATION = r"^[1-9][0-9]{0,4}[mhd]$"
 _DURATION_HELP = gettext_lazy(
@@ -209,17 +185,9 @@ class WorkflowDocumentOutput(serializers.Serializer):
 # --- Workflows and versions ---------------------------------------------------------------------
 
 
-class WorkflowVersionOutput(OutputModelSerializer):
-    """A published version: its number, when and by whom, and its note."""
-
-    version = serializers.IntegerField(source="number")
-    published_by = serializers.CharField(
-        source="published_by.username", allow_null=True, help_text=gettext_lazy("The publisher's username.")
-    )
-
-    class Meta:
+class WorkflowVersionOutput(VersionOutput):
+    class Meta(VersionOutput.Meta):
         model = WorkflowVersion
-        fields = ("version", "published_at", "published_by", "note")
 
 
 class PublishedWorkflowVersionOutput(WorkflowVersionOutput):
@@ -231,16 +199,10 @@ class PublishedWorkflowVersionOutput(WorkflowVersionOutput):
         fields = (*WorkflowVersionOutput.Meta.fields, "document")
 
 
-class WorkflowListOutput(OutputModelSerializer):
+class WorkflowListOutput(DefinitionListOutput):
     """A workflow in the list: its name is the draft's."""
 
     name = TextOutput(source="draft.name")
-    published_version = serializers.IntegerField(
-        source="published.number",
-        allow_null=True,
-        help_text=gettext_lazy("The number of the published version; null while none is published."),
-    )
-    has_unpublished_changes = serializers.SerializerMethodField()
 
     class Meta:
         model = WorkflowDefinition
@@ -265,12 +227,6 @@ class WorkflowDetailOutput(serializers.Serializer):
 
 
 # --- Views --------------------------------------------------------------------------------------
-
-
-class WorkflowChangePermissions(RoleModelPermissions):
-    """Publishing and restoring change a workflow: their POST needs the change permission, not add."""
-
-    perms_map = {**RoleModelPermissions.perms_map, "POST": ["%(app_label)s.change_%(model_name)s"]}
 
 
 def _workflow_or_404(key: str) -> WorkflowDefinition:
@@ -299,18 +255,9 @@ def _detail(definition: WorkflowDefinition) -> dict[str, Any]:
     ).data
 
 
-def _document(request) -> Any:
-    """The workflow document in the body, with what the database cannot read refused.
-
-    A NUL character is refused before the document is read: the parser looks up the departments,
-    users and forms it names, and PostgreSQL refuses a NUL in a query.
-    """
-    document = request.data
-    if not isinstance(document, dict):
-        raise serializers.ValidationError(_("Send the workflow document as a JSON object."))
-    if (path := definitions.nul_path(document)) is not None:
-        raise serializers.ValidationError({path or "non_field_errors": [JSONValueField.default_error_messages["nul"]]})
-    return document
+def _document(request) -> dict[str, Any]:
+    """The workflow document in the body, with what the database cannot read refused."""
+    return document_body(request, not_an_object=_("Send the workflow document as a JSON object."))
 
 
 _KEY = OpenApiParameter(
@@ -376,22 +323,13 @@ class WorkflowDetailApi(APIView):
         return Response(_detail(selectors.workflow_get(key=definition.key)))
 
 
-class WorkflowPublishInput(serializers.Serializer):
-    note = StrictCharField(
-        max_length=definitions.MAX_NOTE,
-        required=False,
-        allow_blank=True,
-        help_text=gettext_lazy("What changed in this version, for the history."),
-    )
+# The inputs are subclassed for their names: the schema's components WorkflowPublishInput and WorkflowRestoreInput.
+class WorkflowPublishInput(VersionNoteInput):
+    pass
 
 
-class WorkflowPublishApi(APIView):
-    """Publish the workflow's draft as its next version (201: each publish creates an immutable version)."""
-
-    queryset = WorkflowDefinition.objects.none()
-    permission_classes = [WorkflowChangePermissions]
-
-    @extend_schema(
+@extend_schema_view(
+    post=extend_schema(
         parameters=[_KEY],
         request=WorkflowPublishInput,
         responses={201: inline_serializer(name="WorkflowPublished", fields={"version": serializers.IntegerField()})},
@@ -401,37 +339,33 @@ class WorkflowPublishApi(APIView):
             "when the draft has problems (what it names may have changed since it was saved)."
         ),
     )
-    def post(self, request, key: str):
-        definition = _workflow_or_404(key)
-        serializer = WorkflowPublishInput(data=request.data, context={"request": request})
-        serializer.is_valid(raise_exception=True)
-        version = definitions.workflow_publish(
-            key=definition.key, actor=request.user, note=serializer.validated_data.get("note", "")
-        )
-        return Response({"version": version.number}, status=status.HTTP_201_CREATED)
-
-
-class WorkflowRestoreInput(serializers.Serializer):
-    version = StrictIntegerField(min_value=1, help_text=gettext_lazy("The published version to copy into the draft."))
-
-
-class WorkflowRestoreApi(APIView):
-    """Copy a published version into the workflow's draft; publishing it again is a separate step."""
+)
+class WorkflowPublishApi(DefinitionPublishApi):
+    """Publish the workflow's draft as its next version (201: each publish creates an immutable version)."""
 
     queryset = WorkflowDefinition.objects.none()
-    permission_classes = [WorkflowChangePermissions]
+    input_serializer = WorkflowPublishInput
+    find = staticmethod(_workflow_or_404)
+    publish = staticmethod(definitions.workflow_publish)
 
-    @extend_schema(
+
+class WorkflowRestoreInput(VersionRestoreInput):
+    pass
+
+
+@extend_schema_view(
+    post=extend_schema(
         parameters=[_KEY],
         request=WorkflowRestoreInput,
         responses=WorkflowDetailOutput,
         description=gettext_lazy("A version the workflow does not have is `no_such_version` (field version)."),
     )
-    def post(self, request, key: str):
-        definition = _workflow_or_404(key)
-        serializer = WorkflowRestoreInput(data=request.data, context={"request": request})
-        serializer.is_valid(raise_exception=True)
-        definitions.workflow_restore(
-            key=definition.key, version=serializer.validated_data["version"], actor=request.user
-        )
-        return Response(_detail(selectors.workflow_get(key=definition.key)))
+)
+class WorkflowRestoreApi(DefinitionRestoreApi):
+    """Copy a published version into the workflow's draft; publishing it again is a separate step."""
+
+    queryset = WorkflowDefinition.objects.none()
+    input_serializer = WorkflowRestoreInput
+    find = staticmethod(_workflow_or_404)
+    restore = staticmethod(definitions.workflow_restore)
+    detail = staticmethod(_detail)

@@ -12,10 +12,17 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import IntegrityError, models, transaction
-from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from apps.common.documents import (
+    MAX_NOTE,
+    InvalidDocument,
+    definition_locked,
+    definition_next_number,
+    nul_path,
+    stored_actor,
+)
 from apps.common.errors import DomainError
 from apps.common.fields import JSONValueField
 from apps.formdesigner.services import to_milliseconds
@@ -25,7 +32,6 @@ from workflows.models import WorkflowChange, WorkflowDefinition, WorkflowVersion
 # Switching a workflow on or off is a change of its own.
 ACTIVATED = WorkflowChange.Kind.ACTIVATED
 DEACTIVATED = WorkflowChange.Kind.DEACTIVATED
-MAX_NOTE = 500
 
 
 class WorkflowErrorCode(models.TextChoices):
@@ -35,33 +41,12 @@ class WorkflowErrorCode(models.TextChoices):
     NO_SUCH_VERSION = "no_such_version", _("The workflow has no such version.")
 
 
-class WorkflowDocumentError(DomainError):
+class WorkflowDocumentError(InvalidDocument):
     """A workflow document with problems; ``errors`` names each bad part by its path (``steps.1.outcomes.0.to``)."""
 
     def __init__(self, errors: dict[str, list[str]]):
-        super().__init__(code=WorkflowErrorCode.INVALID_DOCUMENT, message=WorkflowErrorCode.INVALID_DOCUMENT.label)
-        self.errors = errors
-
-    def as_fields(self) -> dict[str, list[str]]:
-        return self.errors
-
-
-def nul_path(value: Any) -> str | None:
-    """The dotted path of the first string or key holding a NUL character, walked without recursion."""
-    stack: list[tuple[Any, tuple[str, ...]]] = [(value, ())]
-    while stack:
-        item, path = stack.pop()
-        if isinstance(item, str):
-            if "\x00" in item:
-                return ".".join(path)
-        elif isinstance(item, dict):
-            for name, child in item.items():
-                if "\x00" in str(name):
-                    return ".".join(path)
-                stack.append((child, (*path, str(name))))
-        elif isinstance(item, list):
-            stack.extend((child, (*path, str(index))) for index, child in enumerate(item))
-    return None
+        code = WorkflowErrorCode.INVALID_DOCUMENT
+        super().__init__(code=code, message=code.label, errors=errors)
 
 
 def workflow_check(*, document: Any, key: str | None = None) -> WorkflowSpec:
@@ -85,13 +70,9 @@ def has_unpublished_changes(definition: WorkflowDefinition) -> bool:
     return definition.published is None or definition.published.document != definition.draft
 
 
-def _actor(user):
-    return user if user is not None and getattr(user, "pk", None) else None
-
-
 def _record(definition: WorkflowDefinition, kind: str, actor, *, version: int | None = None, note: str = ""):
     return WorkflowChange.objects.create(
-        definition=definition, kind=kind, actor=_actor(actor), at=timezone.now(), version=version, note=note
+        definition=definition, kind=kind, actor=stored_actor(actor), at=timezone.now(), version=version, note=note
     )
 
 
@@ -106,14 +87,8 @@ def _set_draft(definition: WorkflowDefinition, document: dict[str, Any], actor) 
     definition.name_zh = name.get("zh-hans") or name.get("en") or definition.key
     definition.name_en = name.get("en", "")
     definition.draft_updated_at = timezone.now()
-    definition.draft_updated_by = _actor(actor)
+    definition.draft_updated_by = stored_actor(actor)
     definition.save(update_fields=["draft", "name_zh", "name_en", "draft_updated_at", "draft_updated_by", "updated_at"])
-
-
-def _locked(key: str) -> WorkflowDefinition:
-    # of=("self",): PostgreSQL cannot lock the nullable side of the join to the published
-    # version; the definition's row is the lock.
-    return WorkflowDefinition.objects.select_for_update(of=("self",)).select_related("published").get(key=key)
 
 
 @transaction.atomic
@@ -131,7 +106,7 @@ def workflow_create(*, document: Any, actor=None) -> WorkflowDefinition:
                 name_en=spec.name.en,
                 draft=draft,
                 draft_updated_at=timezone.now(),
-                draft_updated_by=_actor(actor),
+                draft_updated_by=stored_actor(actor),
             )
     except IntegrityError:
         # Another request created the same key between the check and the insert.
@@ -143,7 +118,7 @@ def workflow_create(*, document: Any, actor=None) -> WorkflowDefinition:
 @transaction.atomic
 def workflow_save_draft(*, key: str, document: Any, actor=None) -> WorkflowDefinition:
     """Replace the draft of workflow ``key``; running and new cases keep following the published version."""
-    definition = _locked(key)
+    definition = definition_locked(WorkflowDefinition, key=key)
     draft = workflow_check(document=document, key=definition.key).as_json()
     if draft == definition.draft:
         return definition
@@ -160,7 +135,7 @@ def workflow_publish(*, key: str, actor=None, note: str = "") -> WorkflowVersion
     The draft is checked again: what it names (a form, a user, a department) may have changed
     since it was saved.
     """
-    definition = _locked(key)
+    definition = definition_locked(WorkflowDefinition, key=key)
     document = workflow_check(document=definition.draft, key=definition.key).as_json()
     previous = definition.published
     if previous is not None and previous.document == document:
@@ -169,14 +144,14 @@ def workflow_publish(*, key: str, actor=None, note: str = "") -> WorkflowVersion
             field="draft",
             message=WorkflowErrorCode.NOTHING_TO_PUBLISH.label,
         )
-    number = (definition.versions.aggregate(last=Max("number"))["last"] or 0) + 1
+    number = definition_next_number(definition)
     version = WorkflowVersion.objects.create(
         definition=definition,
         number=number,
         document=document,
         note=(note or "").strip()[:MAX_NOTE],
         published_at=to_milliseconds(timezone.now()),
-        published_by=_actor(actor),
+        published_by=stored_actor(actor),
     )
     definition.published = version
     fields = ["published", "updated_at"]
@@ -192,7 +167,7 @@ def workflow_publish(*, key: str, actor=None, note: str = "") -> WorkflowVersion
 @transaction.atomic
 def workflow_restore(*, key: str, version: int, actor=None) -> WorkflowDefinition:
     """Copy published version ``version`` of workflow ``key`` into its draft; publishing it is a separate step."""
-    definition = _locked(key)
+    definition = definition_locked(WorkflowDefinition, key=key)
     stored = definition.versions.filter(number=version).first()
     if stored is None:
         raise DomainError(
@@ -206,7 +181,7 @@ def workflow_restore(*, key: str, version: int, actor=None) -> WorkflowDefinitio
 @transaction.atomic
 def workflow_set_active(*, key: str, active: bool, actor=None) -> WorkflowDefinition:
     """Switch workflow ``key`` on or off: an inactive workflow starts no new case (running ones go on)."""
-    definition = _locked(key)
+    definition = definition_locked(WorkflowDefinition, key=key)
     if definition.is_active == active:
         return definition
     definition.is_active = active

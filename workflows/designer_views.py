@@ -9,7 +9,7 @@ what these answer: the problems of the document by path, the draft as stored.
 
 from __future__ import annotations
 
-import json
+from functools import partial
 from typing import Any
 
 from django.contrib import messages
@@ -21,15 +21,15 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext, pgettext, pgettext_lazy
+from django.utils.translation import pgettext, pgettext_lazy
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET, require_POST
 
 from apps.accounts.models import Department, Role, User
-from apps.common.errors import DomainError
-from apps.console.components import when
+from apps.common.documents import LANGUAGES
+from apps.console import designers
 from apps.formdesigner import selectors as form_selectors
-from apps.formdesigner.document import LANGUAGES, FormKind
+from apps.formdesigner.document import FormKind
 from apps.orders.models import Channel
 from apps.rules.models import Category, ExceptionRule
 from workflows import definitions, selectors
@@ -53,7 +53,6 @@ from workflows.document import (
 )
 from workflows.models import WorkflowChange, WorkflowDefinition, WorkflowVersion
 
-HISTORY_SHOWN = 20
 # The designer offers at most this many people to assign to; the API takes any username.
 USERS_SHOWN = 500
 # The outcome names an action's results get unless the admin writes their own.
@@ -111,30 +110,6 @@ def _definition_or_404(object_id: int) -> WorkflowDefinition:
     return get_object_or_404(selectors.workflow_list(), pk=object_id)
 
 
-def _body(request: HttpRequest) -> dict[str, Any]:
-    """The JSON object the designer posted, or an empty one."""
-    try:
-        payload = json.loads(request.body or b"{}")
-    except (UnicodeDecodeError, ValueError):
-        return {}
-    return payload if isinstance(payload, dict) else {}
-
-
-def _refusal(error: DomainError) -> JsonResponse:
-    """A refused write as the designer reads it: the summary and the problems by path."""
-    return JsonResponse(
-        {"code": str(error.code), "message": str(error.message), "errors": error.as_fields()}, status=400
-    )
-
-
-def _in_both_languages(text) -> dict[str, str]:
-    result = {}
-    for language in LANGUAGES:
-        with translation.override(language):
-            result[language] = str(text)
-    return result
-
-
 def _choices() -> dict[str, Any]:
     """What the document may name, in the page's language: departments, people, forms, rules."""
     is_manager = Exists(Group.objects.filter(user=OuterRef("pk"), name=Role.MANAGER))
@@ -177,10 +152,6 @@ def _choices() -> dict[str, Any]:
 
 def _designer_config(definition: WorkflowDefinition, *, can_edit: bool) -> dict[str, Any]:
     """What the designer's script starts from: the draft, its endpoints, what it may name, its words."""
-
-    def url(name: str) -> str:
-        return reverse(f"admin:workflows_workflowdefinition_designer_{name}", args=[definition.pk])
-
     strategies = {
         str(strategy): {
             "label": str(STRATEGY_LABELS[strategy]),
@@ -190,28 +161,12 @@ def _designer_config(definition: WorkflowDefinition, *, can_edit: bool) -> dict[
         }
         for strategy in Strategy
     }
-    return {
-        "document": definition.draft,
-        "urls": {"check": url("check"), "save": url("save"), "publish": url("publish")},
-        "language": translation.get_language(),
-        "canEdit": can_edit,
-        "hasUnpublished": definitions.has_unpublished_changes(definition),
-        "kinds": {str(kind): str(KIND_LABELS[kind]) for kind in StepKind},
-        "strategies": strategies,
-        "actions": {
-            str(action): {"label": str(ACTION_LABELS[action]), "outcomes": list(ACTION_OUTCOMES[action])}
-            for action in Action
-        },
-        "ends": {to: str(TERMINAL_LABELS[to]) for to in (*TERMINALS, BACK)},
-        "byFields": {field: str(label) for field, label in BY_FIELD_LABELS.items()},
-        "units": {unit: str(words) for unit, words in UNITS.items()},
-        "resultNames": {key: text.as_json() for key, text in RESULT_NAMES.items()},
-        "stepName": _in_both_languages(pgettext_lazy("workflow designer", "Step %(number)s")),
-        "outcomeName": _in_both_languages(pgettext_lazy("workflow designer", "Outcome %(number)s")),
-        "properties": {name: str(words) for name, words in PROPERTY_WORDS.items()},
-        "languageNames": {"zh-hans": pgettext("language", "Chinese"), "en": pgettext("language", "English")},
-        **_choices(),
-        "strings": {
+    config = designers.script_config(
+        definition,
+        can_edit=can_edit,
+        has_unpublished_changes=definitions.has_unpublished_changes(definition),
+        properties=PROPERTY_WORDS,
+        strings={
             "step": pgettext("workflow designer", "Step %(number)s"),
             "outcome": pgettext("workflow designer", "Outcome %(number)s"),
             "mapRow": pgettext("workflow designer", "Value %(number)s"),
@@ -231,21 +186,24 @@ def _designer_config(definition: WorkflowDefinition, *, can_edit: bool) -> dict[
             "within": _("within %(amount)s %(unit)s"),
             "waitFor": _("waits %(amount)s %(unit)s"),
             "formNamed": _("Form: %(name)s"),
-            "problemsOne": ngettext(
-                "%(count)s problem to fix before publishing", "%(count)s problems to fix before publishing", 1
-            ),
-            "problemsMany": ngettext(
-                "%(count)s problem to fix before publishing", "%(count)s problems to fix before publishing", 2
-            ),
-            "saved": _("Draft saved."),
-            "saving": _("Saving the draft…"),
-            "unsaved": _("Changes not saved yet."),
-            "notSaved": _("The draft was not saved: fix the problems marked in red."),
-            "offline": _("The server could not be reached. Try again."),
-            "publishing": _("Publishing…"),
             "removeConfirm": _("Remove the step “%(name)s” from the draft?"),
-            "leave": _("The draft has changes that are not saved."),
         },
+    )
+    return {
+        **config,
+        "kinds": {str(kind): str(KIND_LABELS[kind]) for kind in StepKind},
+        "strategies": strategies,
+        "actions": {
+            str(action): {"label": str(ACTION_LABELS[action]), "outcomes": list(ACTION_OUTCOMES[action])}
+            for action in Action
+        },
+        "ends": {to: str(TERMINAL_LABELS[to]) for to in (*TERMINALS, BACK)},
+        "byFields": {field: str(label) for field, label in BY_FIELD_LABELS.items()},
+        "units": {unit: str(words) for unit, words in UNITS.items()},
+        "resultNames": {key: text.as_json() for key, text in RESULT_NAMES.items()},
+        "stepName": designers.in_both_languages(pgettext_lazy("workflow designer", "Step %(number)s")),
+        "outcomeName": designers.in_both_languages(pgettext_lazy("workflow designer", "Outcome %(number)s")),
+        **_choices(),
     }
 
 
@@ -275,7 +233,7 @@ def draft_check(request: HttpRequest, *, object_id: int) -> JsonResponse:
     """Check a document as edited; answer its problems by path (in the page's language). Nothing is stored."""
     definition = _definition_or_404(object_id)
     try:
-        definitions.workflow_check(document=_body(request).get("document"), key=definition.key)
+        definitions.workflow_check(document=designers.posted_json(request).get("document"), key=definition.key)
     except definitions.WorkflowDocumentError as error:
         return JsonResponse({"errors": error.as_fields()}, status=400)
     return JsonResponse({"errors": {}})
@@ -285,18 +243,10 @@ def draft_check(request: HttpRequest, *, object_id: int) -> JsonResponse:
 def draft_save(request: HttpRequest, *, object_id: int) -> JsonResponse:
     """Store the document as the workflow's draft (the service checks it); answer the draft as stored."""
     definition = _definition_or_404(object_id)
-    try:
-        definition = definitions.workflow_save_draft(
-            key=definition.key, document=_body(request).get("document"), actor=request.user
-        )
-    except DomainError as error:
-        return _refusal(error)
-    return JsonResponse(
-        {
-            "document": definition.draft,
-            "has_unpublished_changes": definitions.has_unpublished_changes(definition),
-            "saved_at": when(definition.draft_updated_at),
-        }
+    return designers.draft_save(
+        request,
+        save=partial(definitions.workflow_save_draft, key=definition.key, actor=request.user),
+        has_unpublished_changes=definitions.has_unpublished_changes,
     )
 
 
@@ -304,39 +254,23 @@ def draft_save(request: HttpRequest, *, object_id: int) -> JsonResponse:
 def draft_publish(request: HttpRequest, *, object_id: int) -> JsonResponse:
     """Publish the stored draft as the next version, with the note given."""
     definition = _definition_or_404(object_id)
-    note = _body(request).get("note")
-    try:
-        version = definitions.workflow_publish(
-            key=definition.key, actor=request.user, note=note if isinstance(note, str) else ""
-        )
-    except DomainError as error:
-        return _refusal(error)
-    messages.success(
+    return designers.draft_publish(
         request,
-        _("Version %(number)d of “%(name)s” is published: the next exception it applies to follows it.")
-        % {"number": version.number, "name": definition.display_name},
+        publish=partial(definitions.workflow_publish, key=definition.key, actor=request.user),
+        name=definition.display_name,
+        message=_("Version %(number)d of “%(name)s” is published: the next exception it applies to follows it."),
     )
-    return JsonResponse({"version": version.number})
 
 
 @require_POST
 def version_restore(request: HttpRequest, *, object_id: int) -> HttpResponse:
     """Copy a published version into the draft (a plain form post), then show the designer again."""
     definition = _definition_or_404(object_id)
-    number = request.POST.get("version", "")
-    try:
-        definitions.workflow_restore(
-            key=definition.key, version=int(number) if number.isdigit() else 0, actor=request.user
-        )
-    except DomainError as error:
-        messages.error(request, str(error.message))
-    else:
-        messages.success(
-            request,
-            _("Version %(number)s is back in the draft. Check it, then publish it to make it apply.")
-            % {"number": number},
-        )
-    return redirect("admin:workflows_workflowdefinition_change", definition.pk)
+    return designers.version_restore(
+        request,
+        restore=partial(definitions.workflow_restore, key=definition.key, actor=request.user),
+        back_to=reverse("admin:workflows_workflowdefinition_change", args=[definition.pk]),
+    )
 
 
 @require_POST
@@ -379,11 +313,13 @@ def _versions_context(definition: WorkflowDefinition) -> dict[str, Any]:
 
 
 def _history_context(definition: WorkflowDefinition) -> dict[str, Any]:
-    entries = list(selectors.workflow_history(definition=definition)[:HISTORY_SHOWN])
+    entries = list(selectors.workflow_history(definition=definition)[: designers.HISTORY_SHOWN])
     return {
         "definition": definition,
-        "history": [{"change": entry, "what": CHANGE_WORDS.get(entry.kind, entry.kind)} for entry in entries],
-        "history_url": reverse("admin:workflows_workflowdefinition_designer_history", args=[definition.pk]),
+        "history": [
+            {"change": entry, "kind": entry.kind, "what": CHANGE_WORDS.get(entry.kind, entry.kind)} for entry in entries
+        ],
+        "history_url": designers.designer_url(definition, "history"),
     }
 
 

@@ -52,7 +52,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import pgettext_lazy
 
 from apps.accounts.models import Department, Role, User
-from apps.formdesigner.document import LANGUAGES, DocumentError, FormKind, Text
+from apps.formdesigner.document import FORM_KEY_PATTERN, DocumentError, DocumentReader, FormKind, Text
 from apps.formdesigner.selectors import published_form
 from apps.orders.models import Channel
 from apps.rules.models import Category, ExceptionRule
@@ -87,7 +87,6 @@ TARGET_WORDS = frozenset((*TERMINALS, BACK))
 
 WORKFLOW_KEY_PATTERN = re.compile(r"[a-z][a-z0-9-]{0,63}")
 KEY_PATTERN = re.compile(r"[a-z][a-z0-9_]{0,39}")
-FORM_KEY_PATTERN = re.compile(r"[a-z][a-z0-9-]{0,63}")
 # Five digits: 99999 days is far beyond any deadline, and keeps timedelta far from its limits.
 DURATION_PATTERN = re.compile(r"([1-9][0-9]{0,4})([mhd])")
 # Largest first: format_duration writes the largest unit that divides the duration.
@@ -371,47 +370,14 @@ class _References:
         self.forms: list[tuple[str, str]] = []
 
 
-class _Reader:
+class _Reader(DocumentReader):
     """Collects problems by path while a document is read, and the references to check after."""
 
+    both_languages_required = True
+
     def __init__(self):
-        self.errors: dict[str, list[str]] = {}
+        super().__init__()
         self.references = _References()
-
-    def add(self, path: str, message: str) -> None:
-        self.errors.setdefault(path, []).append(str(message))
-
-    def has_errors(self, prefix: str) -> bool:
-        return any(path == prefix or path.startswith(prefix + ".") for path in self.errors)
-
-    def refuse_unknown(self, path: str, raw: dict, allowed: frozenset[str], message: str) -> None:
-        for name in sorted(str(key) for key in raw if key not in allowed):
-            self.add(_join(path, name), message)
-
-    def text(self, path: str, value: Any, *, required: bool, limit: int) -> Text:
-        """A text in both languages; ``required`` means both are needed."""
-        if value is None and not required:
-            return Text()
-        if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
-            self.add(path, _('Give the text in Chinese and English: {"zh-hans": "…", "en": "…"}.'))
-            return Text()
-        if unknown := sorted(str(key) for key in value if key not in LANGUAGES):
-            self.add(path, _("Languages are zh-hans and en, not %(keys)s.") % {"keys": ", ".join(unknown)})
-        zh, en = value.get("zh-hans", "").strip(), value.get("en", "").strip()
-        if "\x00" in zh or "\x00" in en:
-            self.add(path, _("Text may not contain the NUL character (\\u0000)."))
-            return Text()
-        missing = {"zh-hans": _("Give the Chinese text."), "en": _("Give the English text.")}
-        for language, text in (("zh-hans", zh), ("en", en)):
-            if required and not text:
-                self.add(f"{path}.{language}", missing[language])
-            if len(text) > limit:
-                self.add(f"{path}.{language}", _("At most %(count)d characters.") % {"count": limit})
-        return Text(zh=zh, en=en)
-
-
-def _join(path: str, name: str) -> str:
-    return f"{path}.{name}" if path else name
 
 
 def _whole(value: Any) -> bool:

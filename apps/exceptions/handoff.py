@@ -13,6 +13,7 @@ The engine is addressed by task name, not imported: ``apps.exceptions`` sits bel
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Collection
 from datetime import datetime
 
@@ -29,6 +30,20 @@ END_TASK = "workflows.cases_end"
 CHUNK = 25
 
 
+# While the broker is down every commit would log the same line: one warning a minute is enough.
+QUIET_FOR = 60.0
+_last_warning = [float("-inf")]
+
+
+def _log_failure(task_name: str, exc: Exception) -> None:
+    now = time.monotonic()
+    if now - _last_warning[0] >= QUIET_FOR:
+        _last_warning[0] = now
+        logger.warning("Could not hand %s to the worker (%s); the sweep will", task_name, exc)
+    else:
+        logger.debug("Could not hand %s to the worker (%s); the sweep will", task_name, exc)
+
+
 def _send_after_commit(task_name: str, ids: list[int]) -> None:
     def send() -> None:
         from config.celery import app
@@ -38,8 +53,8 @@ def _send_after_commit(task_name: str, ids: list[int]) -> None:
             # picks the work up instead.
             for start in range(0, len(ids), CHUNK):
                 app.send_task(task_name, args=[ids[start : start + CHUNK]], retry=False)
-        except Exception as exc:
-            logger.warning("Could not hand %s to the worker (%s); the sweep will", task_name, exc)
+        except Exception as exc:  # any broker failure: the sweep covers it
+            _log_failure(task_name, exc)
 
     transaction.on_commit(send)
 

@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-from functools import update_wrapper
-
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.db.models import Max
-from django.http import HttpRequest, HttpResponseNotAllowed, HttpResponseRedirect
-from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
-from unfold.admin import ModelAdmin
 from unfold.widgets import UnfoldAdminSelectWidget
 
 from apps.console import components
+from apps.console.designers import DesignerAdmin
 from apps.formdesigner import selectors, services, views
 from apps.formdesigner.document import DocumentError, FormKind, empty_document, parse_document
 from apps.formdesigner.models import FormDefinition
@@ -70,9 +66,10 @@ class FormAddForm(forms.ModelForm):
 
 
 @admin.register(FormDefinition)
-class FormDefinitionAdmin(ModelAdmin):
+class FormDefinitionAdmin(DesignerAdmin):
     """The list of forms; a form's change page is its designer (``views.designer``)."""
 
+    designer_page = staticmethod(views.designer)
     form = FormAddForm
     list_display = ("name_display", "key", "kind", "version_display", "unpublished_display", "last_change_display")
     list_display_links = ("name_display", "key")
@@ -113,55 +110,11 @@ class FormDefinitionAdmin(ModelAdmin):
         created = services.form_create(document=form.document(), actor=request.user)
         obj.pk, obj.draft = created.pk, created.draft
 
-    def response_add(self, request, obj, post_url_continue=None):
-        # The new form is empty: the next thing to do is to add its fields.
-        return HttpResponseRedirect(reverse("admin:formdesigner_formdefinition_change", args=[obj.pk]))
-
-    def change_view(self, request: HttpRequest, object_id, form_url="", extra_context=None):
-        if request.method != "GET":
-            return HttpResponseNotAllowed(["GET"])
-        if not self.has_view_or_change_permission(request):
-            raise PermissionDenied
-        if not str(object_id).isdigit():
-            return HttpResponseRedirect(reverse("admin:formdesigner_formdefinition_changelist"))
-        return views.designer(
-            request,
-            object_id=int(object_id),
-            context=self._page_context(request),
-            can_edit=self.has_change_permission(request),
-        )
-
-    def _page_context(self, request: HttpRequest) -> dict:
-        return {
-            **self.admin_site.each_context(request),
-            "opts": self.opts,
-            "has_view_permission": self.has_view_permission(request),
-            "has_change_permission": self.has_change_permission(request),
-        }
-
     def get_urls(self):
-        def guarded(view, *, write: bool, with_context: bool = False):
-            def checked(request, *args, **kwargs):
-                allowed = self.has_change_permission(request) if write else self.has_view_or_change_permission(request)
-                if not allowed:
-                    raise PermissionDenied
-                if with_context:
-                    kwargs["context"] = self._page_context(request)
-                return view(request, *args, **kwargs)
-
-            return self.admin_site.admin_view(update_wrapper(checked, view))
-
-        name = "formdesigner_formdefinition_designer_{}".format
-        designer_urls = [
-            path("<int:object_id>/designer/check/", guarded(views.draft_check, write=False), name=name("check")),
-            path("<int:object_id>/designer/save/", guarded(views.draft_save, write=True), name=name("save")),
-            path("<int:object_id>/designer/publish/", guarded(views.draft_publish, write=True), name=name("publish")),
-            path("<int:object_id>/designer/restore/", guarded(views.version_restore, write=True), name=name("restore")),
-            path(
-                "<int:object_id>/designer/versions/<int:number>/",
-                guarded(views.version_changes, write=False, with_context=True),
-                name=name("version"),
+        return [
+            *self.designer_endpoints(views),
+            self.designer_path(
+                "versions/<int:number>/", views.version_changes, name="version", write=False, with_context=True
             ),
-            path("<int:object_id>/designer/history/", guarded(views.history, write=False), name=name("history")),
+            *super().get_urls(),
         ]
-        return designer_urls + super().get_urls()

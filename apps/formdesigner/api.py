@@ -24,21 +24,29 @@ from drf_spectacular.utils import (
     OpenApiResponse,
     extend_schema,
     extend_schema_field,
-    extend_schema_serializer,
+    extend_schema_view,
     inline_serializer,
 )
 from rest_framework import exceptions, generics, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.accounts.permissions import RoleModelPermissions
-from apps.common.fields import JSONValueField, OutputModelSerializer, StrictCharField, StrictIntegerField
+from apps.common.documents_api import (
+    DefinitionListOutput,
+    DefinitionPublishApi,
+    DefinitionRestoreApi,
+    VersionNoteInput,
+    VersionOutput,
+    VersionRestoreInput,
+    document_body,
+    enum_field,
+    text_serializer,
+)
 from apps.common.schema import error_response
 from apps.formdesigner import selectors, services
 from apps.formdesigner.build import json_schema
 from apps.formdesigner.document import (
     FORM_KEY_PATTERN,
-    LANGUAGES,
     MAX_FIELDS,
     ConditionOp,
     FieldType,
@@ -59,43 +67,17 @@ class _LimitOutputField(serializers.JSONField):
     """``min`` / ``max`` as stored: an integer for an integer field, a decimal string otherwise."""
 
 
-def _enum_field(values: list[str]) -> type[serializers.ChoiceField]:
-    """A choice field whose values the schema lists in place, under ``allOf``.
-
-    drf-spectacular turns every property holding an ``enum`` into a component named after the
-    property (``KindEnum``), and warns when another app's property of that name ("kind" of an
-    exception event) has other values. Under ``allOf`` the values stay in place, unnamed.
-    """
-
-    class EnumField(serializers.ChoiceField):
-        def __init__(self, **kwargs):
-            super().__init__(choices=values, **kwargs)
-
-    return extend_schema_field({"type": "string", "allOf": [{"enum": values}]})(EnumField)
+FormKindField = enum_field([str(kind) for kind in FormKind])
+FieldTypeField = enum_field([str(kind) for kind in FieldType])
+ConditionOpField = enum_field([str(op) for op in ConditionOp])
 
 
-FormKindField = _enum_field([str(kind) for kind in FormKind])
-FieldTypeField = _enum_field([str(kind) for kind in FieldType])
-ConditionOpField = _enum_field([str(op) for op in ConditionOp])
-
-
-def _text_serializer(name: str, *, required: bool, doc: str) -> type[serializers.Serializer]:
-    # The language keys ("zh-hans") are no Python names, so the class is built from a dict.
-    attrs: dict[str, Any] = {
-        language: serializers.CharField(required=required, allow_blank=True, trim_whitespace=False)
-        for language in LANGUAGES
-    }
-    attrs["__doc__"] = doc
-    attrs["__module__"] = __name__
-    return extend_schema_serializer(component_name=name)(type(name, (serializers.Serializer,), attrs))
-
-
-TextInput = _text_serializer(
+TextInput = text_serializer(
     "FormTextInput",
     required=False,
     doc="A name, label or help text in Chinese and English; at least one of them for a name or label.",
 )
-TextOutput = _text_serializer("FormText", required=True, doc="A name, label or help text in Chinese and English.")
+TextOutput = text_serializer("FormText", required=True, doc="A name, label or help text in Chinese and English.")
 
 _FIELD_TYPE_HELP = gettext_lazy("The field's type.")
 _KIND_HELP = gettext_lazy(
@@ -195,17 +177,9 @@ class FormDocumentOutput(serializers.Serializer):
 # --- Forms and versions -------------------------------------------------------------------------
 
 
-class FormVersionOutput(OutputModelSerializer):
-    """A published version: its number, when and by whom, and its note."""
-
-    version = serializers.IntegerField(source="number")
-    published_by = serializers.CharField(
-        source="published_by.username", allow_null=True, help_text=gettext_lazy("The publisher's username.")
-    )
-
-    class Meta:
+class FormVersionOutput(VersionOutput):
+    class Meta(VersionOutput.Meta):
         model = FormVersion
-        fields = ("version", "published_at", "published_by", "note")
 
 
 class PublishedFormVersionOutput(FormVersionOutput):
@@ -217,17 +191,11 @@ class PublishedFormVersionOutput(FormVersionOutput):
         fields = (*FormVersionOutput.Meta.fields, "document")
 
 
-class FormListOutput(OutputModelSerializer):
+class FormListOutput(DefinitionListOutput):
     """A form in the list: its name is the draft's."""
 
     kind = FormKindField(help_text=_KIND_HELP)
     name = TextOutput(source="draft.name")
-    published_version = serializers.IntegerField(
-        source="published.number",
-        allow_null=True,
-        help_text=gettext_lazy("The number of the published version; null while none is published."),
-    )
-    has_unpublished_changes = serializers.SerializerMethodField()
 
     class Meta:
         model = FormDefinition
@@ -252,12 +220,6 @@ class FormDetailOutput(serializers.Serializer):
 
 
 # --- Views --------------------------------------------------------------------------------------
-
-
-class FormChangePermissions(RoleModelPermissions):
-    """Publishing and restoring change a form: their POST needs the change permission, not add."""
-
-    perms_map = {**RoleModelPermissions.perms_map, "POST": ["%(app_label)s.change_%(model_name)s"]}
 
 
 def _form_or_404(key: str) -> FormDefinition:
@@ -286,32 +248,9 @@ def _detail(form: FormDefinition) -> dict[str, Any]:
     ).data
 
 
-def _nul_path(value: Any) -> str | None:
-    """The dotted path of the first string or key holding a NUL character, walked without recursion."""
-    stack: list[tuple[Any, tuple[str, ...]]] = [(value, ())]
-    while stack:
-        item, path = stack.pop()
-        if isinstance(item, str):
-            if "\x00" in item:
-                return ".".join(path)
-        elif isinstance(item, dict):
-            for key, child in item.items():
-                if "\x00" in key:
-                    return ".".join(path)
-                stack.append((child, (*path, key)))
-        elif isinstance(item, list):
-            stack.extend((child, (*path, str(index))) for index, child in enumerate(item))
-    return None
-
-
-def _document(request) -> Any:
+def _document(request) -> dict[str, Any]:
     """The form document in the body, with what the database cannot store refused."""
-    document = request.data
-    if not isinstance(document, dict):
-        raise serializers.ValidationError(_("Send the form document as a JSON object."))
-    if (path := _nul_path(document)) is not None:
-        raise serializers.ValidationError({path or "non_field_errors": [JSONValueField.default_error_messages["nul"]]})
-    return document
+    return document_body(request, not_an_object=_("Send the form document as a JSON object."))
 
 
 _KEY = OpenApiParameter(
@@ -378,22 +317,13 @@ class FormDetailApi(APIView):
         return Response(_detail(selectors.form_get(key=form.key)))
 
 
-class FormPublishInput(serializers.Serializer):
-    note = StrictCharField(
-        max_length=500,
-        required=False,
-        allow_blank=True,
-        help_text=gettext_lazy("What changed in this version, for the history."),
-    )
+# The inputs are subclassed for their names: the schema's components FormPublishInput and FormRestoreInput.
+class FormPublishInput(VersionNoteInput):
+    pass
 
 
-class FormPublishApi(APIView):
-    """Publish the form's draft as its next version (201: each publish creates an immutable version)."""
-
-    queryset = FormDefinition.objects.none()
-    permission_classes = [FormChangePermissions]
-
-    @extend_schema(
+@extend_schema_view(
+    post=extend_schema(
         parameters=[_KEY],
         request=FormPublishInput,
         responses={201: inline_serializer(name="FormPublished", fields={"version": serializers.IntegerField()})},
@@ -403,38 +333,36 @@ class FormPublishApi(APIView):
             "that a changed field of the order form cannot take (`fields` names the field: fields.N.type)."
         ),
     )
-    def post(self, request, key: str):
-        form = _form_or_404(key)
-        serializer = FormPublishInput(data=request.data, context={"request": request})
-        serializer.is_valid(raise_exception=True)
-        version = services.form_publish(
-            key=form.key, actor=request.user, note=serializer.validated_data.get("note", "")
-        )
-        return Response({"version": version.number}, status=status.HTTP_201_CREATED)
-
-
-class FormRestoreInput(serializers.Serializer):
-    version = StrictIntegerField(min_value=1, help_text=gettext_lazy("The published version to copy into the draft."))
-
-
-class FormRestoreApi(APIView):
-    """Copy a published version into the form's draft; publishing it again is a separate step."""
+)
+class FormPublishApi(DefinitionPublishApi):
+    """Publish the form's draft as its next version (201: each publish creates an immutable version)."""
 
     queryset = FormDefinition.objects.none()
-    permission_classes = [FormChangePermissions]
+    input_serializer = FormPublishInput
+    find = staticmethod(_form_or_404)
+    publish = staticmethod(services.form_publish)
 
-    @extend_schema(
+
+class FormRestoreInput(VersionRestoreInput):
+    pass
+
+
+@extend_schema_view(
+    post=extend_schema(
         parameters=[_KEY],
         request=FormRestoreInput,
         responses=FormDetailOutput,
         description=gettext_lazy("A version the form does not have is `no_such_version` (field version)."),
     )
-    def post(self, request, key: str):
-        form = _form_or_404(key)
-        serializer = FormRestoreInput(data=request.data, context={"request": request})
-        serializer.is_valid(raise_exception=True)
-        services.form_restore(key=form.key, version=serializer.validated_data["version"], actor=request.user)
-        return Response(_detail(selectors.form_get(key=form.key)))
+)
+class FormRestoreApi(DefinitionRestoreApi):
+    """Copy a published version into the form's draft; publishing it again is a separate step."""
+
+    queryset = FormDefinition.objects.none()
+    input_serializer = FormRestoreInput
+    find = staticmethod(_form_or_404)
+    restore = staticmethod(services.form_restore)
+    detail = staticmethod(_detail)
 
 
 class FormSchemaApi(APIView):

@@ -24,9 +24,9 @@ from typing import Any
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext_lazy
 
+from apps.common.documents import LANGUAGES
 from apps.common.i18n import localized
 
-LANGUAGES = ("zh-hans", "en")
 KEY_PATTERN = re.compile(r"[a-z][a-z0-9_]{0,39}")
 FORM_KEY_PATTERN = re.compile(r"[a-z][a-z0-9-]{0,63}")
 MAX_FIELDS = 100
@@ -495,8 +495,14 @@ class FormSpec:
 # --- Reading a document -----------------------------------------------------------------------
 
 
-class _Reader:
-    """Collects problems by path while a document is read."""
+class DocumentReader:
+    """Collects problems by path while a document is read (the form's here, a workflow's in ``workflows.document``).
+
+    ``both_languages_required``: a required text needs both languages (a workflow's names);
+    otherwise one of them will do (a form's labels).
+    """
+
+    both_languages_required = False
 
     def __init__(self):
         self.errors: dict[str, list[str]] = {}
@@ -504,21 +510,33 @@ class _Reader:
     def add(self, path: str, message: str) -> None:
         self.errors.setdefault(path, []).append(str(message))
 
+    def has_errors(self, prefix: str) -> bool:
+        return any(path == prefix or path.startswith(prefix + ".") for path in self.errors)
+
+    def refuse_unknown(self, path: str, raw: dict, allowed: frozenset[str], message: str) -> None:
+        """Report each key of ``raw`` that is not ``allowed``: a typo ("requird") is an error, not ignored."""
+        for name in sorted(str(key) for key in raw if key not in allowed):
+            self.add(f"{path}.{name}" if path else name, message)
+
     def text(self, path: str, value: Any, *, required: bool, limit: int) -> Text:
+        """A name, label or help text in both languages, each at most ``limit`` characters."""
         if value is None and not required:
             return Text()
         if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
             self.add(path, _('Give the text in Chinese and English: {"zh-hans": "…", "en": "…"}.'))
             return Text()
-        if unknown := sorted(set(value) - set(LANGUAGES)):
+        if unknown := sorted(str(key) for key in value if key not in LANGUAGES):
             self.add(path, _("Languages are zh-hans and en, not %(keys)s.") % {"keys": ", ".join(unknown)})
         zh, en = value.get("zh-hans", "").strip(), value.get("en", "").strip()
         if "\x00" in zh or "\x00" in en:
             self.add(path, _("Text may not contain the NUL character (\\u0000)."))
             return Text()
-        if required and not (zh or en):
+        if required and not self.both_languages_required and not (zh or en):
             self.add(path, _("Give a name in at least one language."))
+        missing = {"zh-hans": _("Give the Chinese text."), "en": _("Give the English text.")}
         for language, text in (("zh-hans", zh), ("en", en)):
+            if required and self.both_languages_required and not text:
+                self.add(f"{path}.{language}", missing[language])
             if len(text) > limit:
                 self.add(f"{path}.{language}", _("At most %(count)d characters.") % {"count": limit})
         return Text(zh=zh, en=en)
@@ -539,12 +557,11 @@ def _number(value: Any) -> Decimal | None:
     return number if number.is_finite() else None
 
 
-def _read_field(reader: _Reader, path: str, raw: Any) -> FieldSpec | None:
+def _read_field(reader: DocumentReader, path: str, raw: Any) -> FieldSpec | None:
     if not isinstance(raw, dict):
         reader.add(path, _("A field is an object with a key, a type and a label."))
         return None
-    for unknown in sorted(set(raw) - FIELD_KEYS):
-        reader.add(f"{path}.{unknown}", _("Not a property of a field."))
+    reader.refuse_unknown(path, raw, FIELD_KEYS, _("Not a property of a field."))
     key = raw.get("key")
     if not isinstance(key, str) or not KEY_PATTERN.fullmatch(key):
         reader.add(
@@ -687,7 +704,9 @@ def _replace(spec: FieldSpec, **changes: Any) -> FieldSpec:
     return replace(spec, **changes)
 
 
-def _read_condition(reader: _Reader, path: str, raw: Any, specs: dict[str, FieldSpec], own: str) -> Condition | None:
+def _read_condition(
+    reader: DocumentReader, path: str, raw: Any, specs: dict[str, FieldSpec], own: str
+) -> Condition | None:
     if not isinstance(raw, dict) or set(raw) - {"field", "op", "value"}:
         reader.add(path, _("A condition names a field, a comparison and, unless it is “filled in”, a value."))
         return None
@@ -738,11 +757,10 @@ def parse_document(raw: Any, *, key: str | None = None, kind: str | None = None)
     ``key`` and ``kind``, when given, are the stored form's: a document may repeat them but not
     change them.
     """
-    reader = _Reader()
+    reader = DocumentReader()
     if not isinstance(raw, dict):
         raise DocumentError({"": [_("A form is an object with a key, a kind, a name and fields.")]})
-    for unknown in sorted(set(raw) - DOCUMENT_KEYS):
-        reader.add(unknown, _("Not a property of a form."))
+    reader.refuse_unknown("", raw, DOCUMENT_KEYS, _("Not a property of a form."))
     form_key = raw.get("key", key)
     if not isinstance(form_key, str) or not FORM_KEY_PATTERN.fullmatch(form_key):
         reader.add("key", _("A form key is 1 to 64 lower-case letters, digits and hyphens, starting with a letter."))
@@ -791,7 +809,7 @@ def parse_document(raw: Any, *, key: str | None = None, kind: str | None = None)
     return FormSpec(key=form_key, kind=form_kind, name=name, fields=tuple(final))
 
 
-def _check_cycles(reader: _Reader, specs: list[FieldSpec], raw_fields: list[Any]) -> None:
+def _check_cycles(reader: DocumentReader, specs: list[FieldSpec], raw_fields: list[Any]) -> None:
     depends = {spec.key: spec.visible_when.field for spec in specs if spec.visible_when is not None}
     index_of = {
         item["key"]: index

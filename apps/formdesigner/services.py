@@ -10,10 +10,10 @@ from datetime import datetime
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from apps.common.documents import MAX_NOTE, InvalidDocument, definition_locked, definition_next_number, stored_actor
 from apps.common.errors import DomainError
 from apps.formdesigner.diff import document_changes
 from apps.formdesigner.document import (
@@ -31,15 +31,12 @@ from apps.orders import selectors as order_selectors
 from apps.orders import services as order_services
 
 
-class FormDocumentError(DomainError):
-    """A document with problems; ``errors`` names each bad part by its path."""
+class FormDocumentError(InvalidDocument):
+    """A form document with problems; ``errors`` names each bad part by its path (``fields.1.key``)."""
 
     def __init__(self, errors: dict[str, list[str]]):
-        super().__init__(code=FormErrorCode.INVALID_DOCUMENT, message=FormErrorCode.INVALID_DOCUMENT.label)
-        self.errors = errors
-
-    def as_fields(self) -> dict[str, list[str]]:
-        return self.errors
+        code = FormErrorCode.INVALID_DOCUMENT
+        super().__init__(code=code, message=code.label, errors=errors)
 
 
 def _parse(document: Any, **fixed: Any) -> FormSpec:
@@ -61,10 +58,6 @@ def _record(form: FormDefinition, action: str, actor, *, changes=None, version=N
     )
 
 
-def _actor(user):
-    return user if user is not None and getattr(user, "pk", None) else None
-
-
 @transaction.atomic
 def form_create(*, document: Any, actor=None) -> FormDefinition:
     """Store a new form with ``document`` as its draft; nothing is published yet."""
@@ -83,12 +76,12 @@ def form_create(*, document: Any, actor=None) -> FormDefinition:
                 name_en=spec.name.en,
                 draft=draft,
                 draft_updated_at=timezone.now(),
-                draft_updated_by=_actor(actor),
+                draft_updated_by=stored_actor(actor),
             )
     except IntegrityError:
         # Another request created the same key between the check and the insert.
         raise DomainError(code=FormErrorCode.KEY_TAKEN, field="key", message=FormErrorCode.KEY_TAKEN.label) from None
-    _record(form, FormChange.Action.CREATED, _actor(actor), changes=document_changes(None, draft))
+    _record(form, FormChange.Action.CREATED, stored_actor(actor), changes=document_changes(None, draft))
     return form
 
 
@@ -97,27 +90,21 @@ def _set_draft(form: FormDefinition, spec: FormSpec, actor) -> None:
     form.draft = spec.as_json()
     form.name_zh, form.name_en = spec.name.zh or spec.name.en, spec.name.en
     form.draft_updated_at = timezone.now()
-    form.draft_updated_by = _actor(actor)
+    form.draft_updated_by = stored_actor(actor)
     form.save(update_fields=["draft", "name_zh", "name_en", "draft_updated_at", "draft_updated_by", "updated_at"])
-
-
-def _locked(key: str) -> FormDefinition:
-    # select_for_update(of=("self",)): PostgreSQL cannot lock the nullable side of the join to
-    # the published version; the form row is the lock.
-    return FormDefinition.objects.select_for_update(of=("self",)).select_related("published").get(key=key)
 
 
 @transaction.atomic
 def form_save_draft(*, key: str, document: Any, actor=None) -> FormDefinition:
     """Replace the draft of form ``key``; live data keeps meeting the published version."""
-    form = _locked(key)
+    form = definition_locked(FormDefinition, key=key)
     spec = _parse(document, key=form.key, kind=form.kind)
     draft = spec.as_json()
     if draft == form.draft:
         return form
     changes = document_changes(form.draft, draft)
     _set_draft(form, spec, actor)
-    _record(form, FormChange.Action.DRAFT_SAVED, _actor(actor), changes=changes)
+    _record(form, FormChange.Action.DRAFT_SAVED, stored_actor(actor), changes=changes)
     return form
 
 
@@ -130,7 +117,7 @@ def form_publish(*, key: str, actor=None, note: str = "") -> FormVersion:
     where they convert, such as "12" to 12); otherwise publishing is refused, saying how
     many orders hold what. Values of removed fields stay as they are (archived).
     """
-    form = _locked(key)
+    form = definition_locked(FormDefinition, key=key)
     spec = _parse(form.draft, key=form.key, kind=form.kind)
     previous = form.published
     if previous is not None and previous.document == form.draft:
@@ -144,22 +131,22 @@ def form_publish(*, key: str, actor=None, note: str = "") -> FormVersion:
     archived -= set(spec.keys)
     if spec.kind is FormKind.ORDER:
         _retype_stored_orders(spec, old_spec)
-    number = (form.versions.aggregate(last=Max("number"))["last"] or 0) + 1
+    number = definition_next_number(form)
     version = FormVersion.objects.create(
         form=form,
         number=number,
         document=form.draft,
         archived=sorted(archived),
-        note=note.strip()[:500],
+        note=note.strip()[:MAX_NOTE],
         published_at=to_milliseconds(timezone.now()),
-        published_by=_actor(actor),
+        published_by=stored_actor(actor),
     )
     form.published = version
     form.save(update_fields=["published", "updated_at"])
     _record(
         form,
         FormChange.Action.PUBLISHED,
-        _actor(actor),
+        stored_actor(actor),
         changes=document_changes(previous.document if previous else None, form.draft),
         version=number,
         note=version.note,
@@ -217,7 +204,7 @@ def _shown(value: Any) -> str:
 @transaction.atomic
 def form_restore(*, key: str, version: int, actor=None) -> FormDefinition:
     """Copy published version ``version`` of form ``key`` into its draft (publishing stays a separate step)."""
-    form = _locked(key)
+    form = definition_locked(FormDefinition, key=key)
     stored = form.versions.filter(number=version).first()
     if stored is None:
         raise DomainError(
@@ -225,5 +212,5 @@ def form_restore(*, key: str, version: int, actor=None) -> FormDefinition:
         )
     changes = document_changes(form.draft, stored.document)
     _set_draft(form, version_spec(stored), actor)
-    _record(form, FormChange.Action.RESTORED, _actor(actor), changes=changes, version=version)
+    _record(form, FormChange.Action.RESTORED, stored_actor(actor), changes=changes, version=version)
     return form

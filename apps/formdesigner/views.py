@@ -8,21 +8,19 @@ shows what these answer (the checked document, its problems by path, the rendere
 
 from __future__ import annotations
 
-import json
+from functools import partial
 from typing import Any
 
-from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import get_object_or_404, redirect
+from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, ngettext, pgettext, pgettext_lazy
+from django.utils.translation import gettext_lazy, pgettext, pgettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
-from apps.common.errors import DomainError
-from apps.console.components import when
+from apps.console import designers
 from apps.formdesigner import selectors, services
 from apps.formdesigner.build import django_form_class
 from apps.formdesigner.diff import change_rows, document_changes
@@ -39,7 +37,6 @@ from apps.formdesigner.document import (
 )
 from apps.formdesigner.models import FormDefinition
 
-HISTORY_SHOWN = 20
 # A field's properties as the property panel names them; a problem's place says the same words.
 PROPERTY_WORDS = {
     "key": pgettext_lazy("form field", "Key"),
@@ -81,81 +78,40 @@ def _form_or_404(object_id: int) -> FormDefinition:
     return get_object_or_404(selectors.form_list(), pk=object_id)
 
 
-def _body(request: HttpRequest) -> dict[str, Any]:
-    """The JSON object the designer posted, or an empty one."""
-    try:
-        payload = json.loads(request.body or b"{}")
-    except (UnicodeDecodeError, ValueError):
-        return {}
-    return payload if isinstance(payload, dict) else {}
-
-
-def _refusal(error: DomainError) -> JsonResponse:
-    """A refused write as the designer reads it: the summary and the problems by path."""
-    return JsonResponse(
-        {"code": str(error.code), "message": str(error.message), "errors": error.as_fields()}, status=400
-    )
-
-
-def _in_both_languages(text) -> dict[str, str]:
-    result = {}
-    for language in LANGUAGES:
-        with translation.override(language):
-            result[language] = str(text)
-    return result
-
-
 def _designer_config(form: FormDefinition, *, can_edit: bool) -> dict[str, Any]:
     """What the designer's script starts from: the draft, its endpoints and its words."""
-
-    def url(name: str) -> str:
-        return reverse(f"admin:formdesigner_formdefinition_designer_{name}", args=[form.pk])
-
     option = pgettext_lazy("form designer", "Option %(number)s")
-    return {
-        "document": form.draft,
-        "urls": {"check": url("check"), "save": url("save"), "publish": url("publish")},
-        "language": translation.get_language(),
-        "canEdit": can_edit,
-        "hasUnpublished": selectors.has_unpublished_changes(form),
-        "types": {
-            str(kind): {"label": str(TYPE_LABELS[kind]), "names": _in_both_languages(TYPE_LABELS[kind])}
-            for kind in FieldType
-        },
-        "lengthTypes": sorted(LENGTH_TYPES),
-        "numberTypes": sorted(NUMBER_TYPES),
-        "choiceTypes": sorted(CHOICE_TYPES),
-        "ops": {str(op): str(label) for op, label in OP_LABELS.items()},
-        "optionName": _in_both_languages(option),
-        "properties": {name: str(words) for name, words in PROPERTY_WORDS.items()},
-        "languageNames": {"zh-hans": pgettext("language", "Chinese"), "en": pgettext("language", "English")},
-        "strings": {
+    config = designers.script_config(
+        form,
+        can_edit=can_edit,
+        has_unpublished_changes=selectors.has_unpublished_changes(form),
+        properties=PROPERTY_WORDS,
+        strings={
             "yes": pgettext("answer", "Yes"),
             "no": pgettext("answer", "No"),
             "field": pgettext("form designer", "Field %(number)s"),
             "option": str(option),
             "formName": pgettext("form designer", "Form name"),
             "form": pgettext("form designer", "The form"),
-            "problemsOne": ngettext(
-                "%(count)s problem to fix before publishing", "%(count)s problems to fix before publishing", 1
-            ),
-            "problemsMany": ngettext(
-                "%(count)s problem to fix before publishing", "%(count)s problems to fix before publishing", 2
-            ),
-            "saved": _("Draft saved."),
-            "saving": _("Saving the draft…"),
-            "unsaved": _("Changes not saved yet."),
-            "notSaved": _("The draft was not saved: fix the problems marked in red."),
             "checking": _("Checking…"),
-            "offline": _("The server could not be reached. Try again."),
-            "publishing": _("Publishing…"),
             "removeConfirm": _("Remove the field “%(name)s” from the draft?"),
-            "leave": _("The draft has changes that are not saved."),
             "shownWhen": pgettext("form designer", "Shown when"),
             "optionValue": _("Stored value"),
             "optionZh": _("Option label in Chinese"),
             "optionEn": _("Option label in English"),
         },
+    )
+    return {
+        **config,
+        "types": {
+            str(kind): {"label": str(TYPE_LABELS[kind]), "names": designers.in_both_languages(TYPE_LABELS[kind])}
+            for kind in FieldType
+        },
+        "lengthTypes": sorted(LENGTH_TYPES),
+        "numberTypes": sorted(NUMBER_TYPES),
+        "choiceTypes": sorted(CHOICE_TYPES),
+        "ops": {str(op): str(label) for op, label in OP_LABELS.items()},
+        "optionName": designers.in_both_languages(option),
     }
 
 
@@ -186,7 +142,7 @@ def draft_check(request: HttpRequest, *, object_id: int) -> JsonResponse:
     Nothing is stored. Problems are worded in the page's language, the preview in the one asked for.
     """
     form = _form_or_404(object_id)
-    payload = _body(request)
+    payload = designers.posted_json(request)
     language = payload.get("language") if payload.get("language") in LANGUAGES else translation.get_language()
     try:
         spec = parse_document(payload.get("document"), key=form.key, kind=form.kind)
@@ -201,16 +157,10 @@ def draft_check(request: HttpRequest, *, object_id: int) -> JsonResponse:
 def draft_save(request: HttpRequest, *, object_id: int) -> JsonResponse:
     """Store the document as the form's draft (the service checks it); answer the draft as stored."""
     form = _form_or_404(object_id)
-    try:
-        form = services.form_save_draft(key=form.key, document=_body(request).get("document"), actor=request.user)
-    except DomainError as error:
-        return _refusal(error)
-    return JsonResponse(
-        {
-            "document": form.draft,
-            "has_unpublished_changes": selectors.has_unpublished_changes(form),
-            "saved_at": when(form.draft_updated_at),
-        }
+    return designers.draft_save(
+        request,
+        save=partial(services.form_save_draft, key=form.key, actor=request.user),
+        has_unpublished_changes=selectors.has_unpublished_changes,
     )
 
 
@@ -218,35 +168,23 @@ def draft_save(request: HttpRequest, *, object_id: int) -> JsonResponse:
 def draft_publish(request: HttpRequest, *, object_id: int) -> JsonResponse:
     """Publish the stored draft as the next version, with the note given."""
     form = _form_or_404(object_id)
-    note = _body(request).get("note")
-    try:
-        version = services.form_publish(key=form.key, actor=request.user, note=note if isinstance(note, str) else "")
-    except DomainError as error:
-        return _refusal(error)
-    messages.success(
+    return designers.draft_publish(
         request,
-        _("Version %(number)d of “%(name)s” is published: it applies from now on.")
-        % {"number": version.number, "name": form.display_name},
+        publish=partial(services.form_publish, key=form.key, actor=request.user),
+        name=form.display_name,
+        message=_("Version %(number)d of “%(name)s” is published: it applies from now on."),
     )
-    return JsonResponse({"version": version.number})
 
 
 @require_POST
 def version_restore(request: HttpRequest, *, object_id: int) -> HttpResponse:
     """Copy a published version into the draft (a plain form post), then show the designer again."""
     form = _form_or_404(object_id)
-    number = request.POST.get("version", "")
-    try:
-        services.form_restore(key=form.key, version=int(number) if number.isdigit() else 0, actor=request.user)
-    except DomainError as error:
-        messages.error(request, str(error.message))
-    else:
-        messages.success(
-            request,
-            _("Version %(number)s is back in the draft. Check it, then publish it to make it apply.")
-            % {"number": number},
-        )
-    return redirect("admin:formdesigner_formdefinition_change", form.pk)
+    return designers.version_restore(
+        request,
+        restore=partial(services.form_restore, key=form.key, actor=request.user),
+        back_to=reverse("admin:formdesigner_formdefinition_change", args=[form.pk]),
+    )
 
 
 @require_GET
@@ -282,9 +220,17 @@ def _versions_context(form: FormDefinition) -> dict[str, Any]:
 
 
 def _history_context(form: FormDefinition) -> dict[str, Any]:
-    entries = list(selectors.form_history(form=form)[:HISTORY_SHOWN])
+    entries = list(selectors.form_history(form=form)[: designers.HISTORY_SHOWN])
     return {
         "form_definition": form,
-        "history": [{"change": entry, "rows": change_rows(entry.changes)} for entry in entries],
-        "history_url": reverse("admin:formdesigner_formdefinition_designer_history", args=[form.pk]),
+        "history": [
+            {
+                "change": entry,
+                "kind": entry.action,
+                "what": entry.get_action_display(),
+                "rows": change_rows(entry.changes),
+            }
+            for entry in entries
+        ],
+        "history_url": designers.designer_url(form, "history"),
     }

@@ -8,48 +8,26 @@
  * Problems are shown at the field and the input they concern, never as paths.
  *
  * Configuration: the JSON script element #og-designer-config (apps/formdesigner/views.py).
+ * The checking, saving and publishing: static/orderguard/designer-common.js.
  * Drag and drop: SortableJS (static/vendor/sortablejs), palette to list and within the list.
  */
 (function () {
   "use strict";
 
-  var CHECK_DELAY = 350;
-  var MAX_KEY = 40;
-  var nextUid = 0;
+  var common = window.OrderGuardDesigner;
+  var MAX_KEY = common.MAX_KEY;
+  var has = common.has;
+  var text = common.text;
+  var filled = common.filled;
+  var format = common.format;
 
   function uid() {
-    nextUid += 1;
-    return "og" + nextUid;
-  }
-
-  function has(list, item) {
-    return list.indexOf(item) !== -1;
-  }
-
-  function text(value) {
-    return { "zh-hans": (value && value["zh-hans"]) || "", en: (value && value.en) || "" };
-  }
-
-  function filled(value) {
-    return value !== undefined && value !== null && String(value).trim() !== "";
-  }
-
-  function format(template, values) {
-    return template.replace(/%\((\w+)\)s/g, function (match, name) {
-      return name in values ? values[name] : match;
-    });
+    return common.uid("og");
   }
 
   // A key from an English label: "Invoice title" -> "invoice_title".
   function slug(label) {
-    var base = (label || "")
-      .normalize("NFKD")
-      .replace(/[\u0300-\u036f]/g, "")
-      .toLowerCase()
-      .replace(/[^a-z0-9]+/g, "_")
-      .replace(/^_+|_+$/g, "");
-    if (base && !/^[a-z]/.test(base)) base = "f_" + base;
-    return base.slice(0, MAX_KEY).replace(/_+$/, "");
+    return common.slug(label, "f");
   }
 
   // Whole numbers travel as numbers; anything else is sent as typed, for the server to refuse.
@@ -69,43 +47,17 @@
   function designer() {
     var config = JSON.parse(document.getElementById("og-designer-config").textContent);
 
-    return {
-      config: config,
-      canEdit: config.canEdit,
+    return common.component(config, { list: "fields", savedEvent: "og-form-saved" }, {
       name: text(config.document.name),
       fields: [],
       selectedId: null,
-      errors: {},
-      revision: 0,
-      savedRevision: 0,
-      checkedRevision: 0,
-      saving: false,
-      publishing: false,
-      failed: false,
-      offline: false,
-      hasUnpublished: config.hasUnpublished,
-      note: "",
       previewLanguage: config.language,
       previewStale: false,
-      notice: "",
-      _timer: null,
-      _sequence: 0,
 
       init: function () {
         var self = this;
         this.fields = (config.document.fields || []).map(function (raw) { return self.loadField(raw); });
-        this.$watch("fields", function () { self.changed(); });
-        this.$watch("name", function () { self.changed(); });
-        this.$nextTick(function () {
-          self.bindSortable();
-          self.check();
-        });
-        window.addEventListener("beforeunload", function (event) {
-          if (self.dirty && !self.publishing) {
-            event.preventDefault();
-            event.returnValue = config.strings.leave;
-          }
-        });
+        this.startEditing(["fields", "name"]);
       },
 
       // --- The document: loaded into editable fields, and back --------------------------------
@@ -224,28 +176,6 @@
 
       // --- Edits ---------------------------------------------------------------------------------
 
-      get selected() {
-        var id = this.selectedId;
-        return this.fields.find(function (field) { return field._id === id; }) || null;
-      },
-
-      get selectedIndex() {
-        var id = this.selectedId;
-        return this.fields.findIndex(function (field) { return field._id === id; });
-      },
-
-      get dirty() {
-        return this.revision !== this.savedRevision;
-      },
-
-      changed: function () {
-        this.revision += 1;
-        this.notice = "";
-        var self = this;
-        clearTimeout(this._timer);
-        this._timer = setTimeout(function () { self.check(); }, CHECK_DELAY);
-      },
-
       select: function (id) {
         this.selectedId = id;
       },
@@ -320,19 +250,7 @@
       },
 
       removeField: function (field) {
-        var name = this.fieldName(field);
-        if (!window.confirm(format(config.strings.removeConfirm, { name: name }))) return;
-        var index = this.fields.indexOf(field);
-        this.fields.splice(index, 1);
-        var next = this.fields[Math.min(index, this.fields.length - 1)];
-        this.selectedId = next ? next._id : null;
-      },
-
-      moveField: function (field, step) {
-        var from = this.fields.indexOf(field);
-        var to = from + step;
-        if (from === -1 || to < 0 || to >= this.fields.length) return;
-        this.fields.splice(to, 0, this.fields.splice(from, 1)[0]);
+        this.removePart(field, this.fieldName(field));
       },
 
       // The key follows the English label until the person types a key of their own.
@@ -479,12 +397,6 @@
 
       // --- Words ---------------------------------------------------------------------------------
 
-      localized: function (value) {
-        var zh = (value && value["zh-hans"]) || "";
-        var en = (value && value.en) || "";
-        return config.language.indexOf("en") === 0 ? en || zh : zh || en;
-      },
-
       fieldName: function (field) {
         return this.localized(field.label) || field.key || config.types[field.type].label;
       },
@@ -498,11 +410,6 @@
       msgs: function (path) {
         var index = this.selectedIndex;
         var list = this.errors["fields." + index + "." + path];
-        return list ? list.join(" ") : "";
-      },
-
-      formMsgs: function (path) {
-        var list = this.errors[path];
         return list ? list.join(" ") : "";
       },
 
@@ -546,24 +453,6 @@
         return place + " · " + words;
       },
 
-      get problems() {
-        var self = this;
-        return Object.keys(this.errors).map(function (path) {
-          var match = /^fields\.(\d+)/.exec(path);
-          return {
-            path: path,
-            index: match ? parseInt(match[1], 10) : -1,
-            place: self.placeOf(path),
-            message: self.errors[path].join(" "),
-          };
-        });
-      },
-
-      get problemsTitle() {
-        var count = this.problems.length;
-        return format(count === 1 ? config.strings.problemsOne : config.strings.problemsMany, { count: count });
-      },
-
       goTo: function (problem) {
         var field = this.fields[problem.index];
         if (field) this.selectedId = field._id;
@@ -571,37 +460,14 @@
 
       // --- Talking to the server -----------------------------------------------------------------
 
-      post: function (url, body) {
-        var token = document.querySelector("[name=csrfmiddlewaretoken]");
-        return fetch(url, {
-          method: "POST",
-          credentials: "same-origin",
-          headers: { "Content-Type": "application/json", "X-CSRFToken": token ? token.value : "" },
-          body: JSON.stringify(body),
-        }).then(function (response) {
-          return response
-            .json()
-            .catch(function () { return {}; })
-            .then(function (data) { return { ok: response.ok, status: response.status, data: data }; });
-        });
+      // The preview is rendered in the language chosen for it; problems are in the page's.
+      checkBody: function () {
+        return { document: this.documentJson(), language: this.previewLanguage };
       },
 
-      check: function () {
-        var self = this;
-        var sequence = (this._sequence += 1);
-        var revision = this.revision;
-        return this.post(config.urls.check, { document: this.documentJson(), language: this.previewLanguage })
-          .then(function (result) {
-            if (sequence !== self._sequence) return;
-            self.offline = false;
-            self.checkedRevision = revision;
-            self.errors = result.ok ? {} : result.data.errors || {};
-            self.previewStale = !result.ok;
-            if (result.ok) self.showPreview(result.data.html);
-          })
-          .catch(function () {
-            if (sequence === self._sequence) self.offline = true;
-          });
+      checked: function (result) {
+        this.previewStale = !result.ok;
+        if (result.ok) this.showPreview(result.data.html);
       },
 
       showPreview: function (html) {
@@ -614,68 +480,6 @@
       setPreviewLanguage: function (language) {
         this.previewLanguage = language;
         this.check();
-      },
-
-      get checking() {
-        return this.checkedRevision !== this.revision;
-      },
-
-      get hasProblems() {
-        return Object.keys(this.errors).length > 0;
-      },
-
-      get canPublish() {
-        return (
-          this.canEdit &&
-          !this.saving &&
-          !this.publishing &&
-          !this.checking &&
-          !this.hasProblems &&
-          (this.dirty || this.hasUnpublished)
-        );
-      },
-
-      get status() {
-        var strings = this.config.strings;
-        if (this.offline) return strings.offline;
-        if (this.publishing) return strings.publishing;
-        if (this.saving) return strings.saving;
-        if (this.notice) return this.notice;
-        if (this.failed && this.dirty) return strings.notSaved;
-        if (this.dirty) return strings.unsaved;
-        return this.revision ? strings.saved : "";
-      },
-
-      save: function () {
-        var self = this;
-        if (!this.canEdit || this.saving) return Promise.resolve(false);
-        this.saving = true;
-        var revision = this.revision;
-        return this.post(config.urls.save, { document: this.documentJson() })
-          .then(function (result) {
-            self.saving = false;
-            self.offline = false;
-            if (!result.ok) {
-              self.failed = true;
-              self.errors = result.data.errors || {};
-              return false;
-            }
-            self.failed = false;
-            self.hasUnpublished = result.data.has_unpublished_changes;
-            if (self.revision === revision) {
-              self.adopt(result.data.document);
-              self.revision = revision;
-              self.checkedRevision = revision;
-            }
-            self.savedRevision = revision;
-            document.body.dispatchEvent(new CustomEvent("og-form-saved"));
-            return true;
-          })
-          .catch(function () {
-            self.saving = false;
-            self.offline = true;
-            return false;
-          });
       },
 
       // The draft as the server stored it (labels trimmed, limits as numbers), keeping what the
@@ -700,45 +504,7 @@
         });
         this.name = text(document.name);
         this.fields = fields;
-        // The watchers see the adopted draft as a change; it is the saved state.
-        var revision = this.revision;
-        this.$nextTick(function () {
-          if (self.revision > revision) {
-            self.revision = revision;
-            self.savedRevision = revision;
-            self.checkedRevision = revision;
-            clearTimeout(self._timer);
-          }
-        });
-      },
-
-      publish: function () {
-        var self = this;
-        if (!this.canPublish) return;
-        var saved = this.dirty ? this.save() : Promise.resolve(true);
-        saved.then(function (ok) {
-          if (!ok) return;
-          self.publishing = true;
-          self.post(config.urls.publish, { note: self.note })
-            .then(function (result) {
-              if (result.ok) {
-                // The server's message says which version applies now.
-                window.location.reload();
-                return;
-              }
-              self.publishing = false;
-              self.notice = result.data.message || "";
-              if (result.data.code === "nothing_to_publish") {
-                self.hasUnpublished = false;
-              } else {
-                self.errors = result.data.errors || {};
-              }
-            })
-            .catch(function () {
-              self.publishing = false;
-              self.offline = true;
-            });
-        });
+        this.adopted();
       },
 
       // --- Drag and drop -------------------------------------------------------------------------
@@ -747,10 +513,10 @@
         if (!window.Sortable || !this.canEdit) return;
         var self = this;
         var list = this.$refs.fieldList;
-        var common = { animation: 150, forceFallback: true, fallbackTolerance: 4, delayOnTouchOnly: true, delay: 120 };
+        var drag = { animation: 150, forceFallback: true, fallbackTolerance: 4, delayOnTouchOnly: true, delay: 120 };
         window.Sortable.create(
           this.$refs.palette,
-          Object.assign({}, common, {
+          Object.assign({}, drag, {
             group: { name: "og-form-fields", pull: "clone", put: false },
             sort: false,
             draggable: "[data-type]",
@@ -759,7 +525,7 @@
         var home = null;
         window.Sortable.create(
           list,
-          Object.assign({}, common, {
+          Object.assign({}, drag, {
             group: { name: "og-form-fields", pull: false, put: true },
             // Dropped on the upper half of a field: before it; on the lower half: after it.
             invertSwap: true,
@@ -787,7 +553,7 @@
           }),
         );
       },
-    };
+    });
   }
 
   document.addEventListener("alpine:init", function () {

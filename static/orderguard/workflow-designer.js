@@ -9,50 +9,28 @@
  * configuration API uses; "Publish" saves, then publishes.
  *
  * Configuration: the JSON script element #og-workflow-designer-config (workflows/designer_views.py).
+ * The checking, saving and publishing: static/orderguard/designer-common.js.
  * Drag and drop: SortableJS (static/vendor/sortablejs), the step cards by their handle.
  */
 (function () {
   "use strict";
 
-  var CHECK_DELAY = 350;
-  var MAX_KEY = 40;
+  var common = window.OrderGuardDesigner;
+  var MAX_KEY = common.MAX_KEY;
   var ENDS = ["resolve", "dismiss", "escalate"];
   var BACK = "back";
-  var nextUid = 0;
+  var has = common.has;
+  var text = common.text;
+  var filled = common.filled;
+  var format = common.format;
 
   function uid() {
-    nextUid += 1;
-    return "wf" + nextUid;
-  }
-
-  function has(list, item) {
-    return list.indexOf(item) !== -1;
-  }
-
-  function text(value) {
-    return { "zh-hans": (value && value["zh-hans"]) || "", en: (value && value.en) || "" };
-  }
-
-  function filled(value) {
-    return value !== undefined && value !== null && String(value).trim() !== "";
-  }
-
-  function format(template, values) {
-    return template.replace(/%\((\w+)\)s/g, function (match, name) {
-      return name in values ? values[name] : match;
-    });
+    return common.uid("wf");
   }
 
   // A key from an English name: "Check the payment" -> "check_the_payment".
   function slug(label, prefix) {
-    var base = (label || "")
-      .normalize("NFKD")
-      .replace(/[\u0300-\u036f]/g, "")
-      .toLowerCase()
-      .replace(/[^a-z0-9]+/g, "_")
-      .replace(/^_+|_+$/g, "");
-    if (base && !/^[a-z]/.test(base)) base = (prefix || "s") + "_" + base;
-    return base.slice(0, MAX_KEY).replace(/_+$/, "");
+    return common.slug(label, prefix || "s");
   }
 
   // "30m" -> {amount: "30", unit: "m"}; anything else is kept as typed, for the server to refuse.
@@ -65,9 +43,7 @@
   function designer() {
     var config = JSON.parse(document.getElementById("og-workflow-designer-config").textContent);
 
-    return {
-      config: config,
-      canEdit: config.canEdit,
+    return common.component(config, { list: "steps", savedEvent: "og-workflow-saved" }, {
       name: text(config.document.name),
       description: text(config.document.description),
       priority: String(config.document.priority === undefined ? 0 : config.document.priority),
@@ -76,37 +52,12 @@
       steps: [],
       selectedId: null,
       adding: null,
-      errors: {},
-      revision: 0,
-      savedRevision: 0,
-      checkedRevision: 0,
-      saving: false,
-      publishing: false,
-      failed: false,
-      offline: false,
-      hasUnpublished: config.hasUnpublished,
-      note: "",
-      notice: "",
-      _timer: null,
-      _sequence: 0,
 
       init: function () {
         var self = this;
         this.steps = (config.document.steps || []).map(function (raw) { return self.loadStep(raw); });
         if (this.steps.length) this.selectedId = this.steps[0]._id;
-        ["steps", "name", "description", "priority", "categories", "rules"].forEach(function (name) {
-          self.$watch(name, function () { self.changed(); });
-        });
-        this.$nextTick(function () {
-          self.bindSortable();
-          self.check();
-        });
-        window.addEventListener("beforeunload", function (event) {
-          if (self.dirty && !self.publishing) {
-            event.preventDefault();
-            event.returnValue = config.strings.leave;
-          }
-        });
+        this.startEditing(["steps", "name", "description", "priority", "categories", "rules"]);
       },
 
       // --- The document: loaded into editable steps, and back ---------------------------------
@@ -197,28 +148,6 @@
 
       // --- Edits ---------------------------------------------------------------------------------
 
-      get selected() {
-        var id = this.selectedId;
-        return this.steps.find(function (step) { return step._id === id; }) || null;
-      },
-
-      get selectedIndex() {
-        var id = this.selectedId;
-        return this.steps.findIndex(function (step) { return step._id === id; });
-      },
-
-      get dirty() {
-        return this.revision !== this.savedRevision;
-      },
-
-      changed: function () {
-        this.revision += 1;
-        this.notice = "";
-        var self = this;
-        clearTimeout(this._timer);
-        this._timer = setTimeout(function () { self.check(); }, CHECK_DELAY);
-      },
-
       select: function (id) {
         this.selectedId = id;
         this.adding = null;
@@ -294,20 +223,9 @@
         this.adding = this.adding === index ? null : index;
       },
 
+      // Outcomes that led to it keep its key: the server then says they lead nowhere.
       removeStep: function (step) {
-        if (!window.confirm(format(config.strings.removeConfirm, { name: this.stepName(step) }))) return;
-        var index = this.steps.indexOf(step);
-        this.steps.splice(index, 1);
-        // Outcomes that led to it keep its key: the server then says they lead nowhere.
-        var next = this.steps[Math.min(index, this.steps.length - 1)];
-        this.selectedId = next ? next._id : null;
-      },
-
-      moveStep: function (step, delta) {
-        var from = this.steps.indexOf(step);
-        var to = from + delta;
-        if (from === -1 || to < 0 || to >= this.steps.length) return;
-        this.steps.splice(to, 0, this.steps.splice(from, 1)[0]);
+        this.removePart(step, this.stepName(step));
       },
 
       // The key follows the English name until the person types a key of their own.
@@ -444,12 +362,6 @@
 
       // --- Words ---------------------------------------------------------------------------------
 
-      localized: function (value) {
-        var zh = (value && value["zh-hans"]) || "";
-        var en = (value && value.en) || "";
-        return config.language.indexOf("en") === 0 ? en || zh : zh || en;
-      },
-
       stepName: function (step) {
         return this.localized(step.name) || step.key || config.kinds[step.kind];
       },
@@ -572,14 +484,9 @@
 
       // --- Problems, by path ---------------------------------------------------------------------
 
-      joined: function (path) {
-        var list = this.errors[path];
-        return list ? list.join(" ") : "";
-      },
-
       // A problem of the selected step, by the property's path ("assign.department").
       msgs: function (path) {
-        return this.joined("steps." + this.selectedIndex + (path ? "." + path : ""));
+        return this.docMsgs("steps." + this.selectedIndex + (path ? "." + path : ""));
       },
 
       // Problems of the selected step at or under a path ("assign" and "assign.map.tmall"...).
@@ -590,10 +497,6 @@
           .filter(function (key) { return key.indexOf(prefix + ".") === 0; })
           .map(function (key) { return self.errors[key].join(" "); })
           .join(" ");
-      },
-
-      docMsgs: function (path) {
-        return this.joined(path);
       },
 
       docMsgsUnder: function (path) {
@@ -680,24 +583,6 @@
         return place;
       },
 
-      get problems() {
-        var self = this;
-        return Object.keys(this.errors).map(function (path) {
-          var match = /^steps\.(\d+)/.exec(path);
-          return {
-            path: path,
-            index: match ? parseInt(match[1], 10) : -1,
-            place: self.placeOf(path),
-            message: self.errors[path].join(" "),
-          };
-        });
-      },
-
-      get problemsTitle() {
-        var count = this.problems.length;
-        return format(count === 1 ? config.strings.problemsOne : config.strings.problemsMany, { count: count });
-      },
-
       goTo: function (problem) {
         var step = this.steps[problem.index];
         if (step) {
@@ -705,102 +590,6 @@
           var card = this.$root.querySelector('[data-step-id="' + step._id + '"]');
           if (card && card.scrollIntoView) card.scrollIntoView({ block: "center" });
         }
-      },
-
-      // --- Talking to the server -----------------------------------------------------------------
-
-      post: function (url, body) {
-        var token = document.querySelector("[name=csrfmiddlewaretoken]");
-        return fetch(url, {
-          method: "POST",
-          credentials: "same-origin",
-          headers: { "Content-Type": "application/json", "X-CSRFToken": token ? token.value : "" },
-          body: JSON.stringify(body),
-        }).then(function (response) {
-          return response
-            .json()
-            .catch(function () { return {}; })
-            .then(function (data) { return { ok: response.ok, status: response.status, data: data }; });
-        });
-      },
-
-      check: function () {
-        var self = this;
-        var sequence = (this._sequence += 1);
-        var revision = this.revision;
-        return this.post(config.urls.check, { document: this.documentJson() })
-          .then(function (result) {
-            if (sequence !== self._sequence) return;
-            self.offline = false;
-            self.checkedRevision = revision;
-            self.errors = result.ok ? {} : result.data.errors || {};
-          })
-          .catch(function () {
-            if (sequence === self._sequence) self.offline = true;
-          });
-      },
-
-      get checking() {
-        return this.checkedRevision !== this.revision;
-      },
-
-      get hasProblems() {
-        return Object.keys(this.errors).length > 0;
-      },
-
-      get canPublish() {
-        return (
-          this.canEdit &&
-          !this.saving &&
-          !this.publishing &&
-          !this.checking &&
-          !this.hasProblems &&
-          (this.dirty || this.hasUnpublished)
-        );
-      },
-
-      get status() {
-        var strings = this.config.strings;
-        if (this.offline) return strings.offline;
-        if (this.publishing) return strings.publishing;
-        if (this.saving) return strings.saving;
-        if (this.notice) return this.notice;
-        if (this.failed && this.dirty) return strings.notSaved;
-        if (this.dirty) return strings.unsaved;
-        return this.revision ? strings.saved : "";
-      },
-
-      save: function () {
-        var self = this;
-        if (!this.canEdit || this.saving) return Promise.resolve(false);
-        this.saving = true;
-        var revision = this.revision;
-        return this.post(config.urls.save, { document: this.documentJson() })
-          .then(function (result) {
-            self.saving = false;
-            self.offline = false;
-            if (!result.ok) {
-              self.failed = true;
-              self.errors = result.data.errors || {};
-              self.notice = result.data.code === "invalid_document" ? "" : result.data.message || "";
-              return false;
-            }
-            self.failed = false;
-            self.hasUnpublished = result.data.has_unpublished_changes;
-            if (self.revision === revision) {
-              self.adopt(result.data.document);
-              self.revision = revision;
-              self.checkedRevision = revision;
-            }
-            self.savedRevision = revision;
-            document.body.dispatchEvent(new CustomEvent("og-workflow-saved"));
-            return true;
-          })
-          .catch(function () {
-            self.saving = false;
-            self.offline = true;
-            return false;
-          });
       },
 
       // The draft as the server stored it (names trimmed, defaults written out), keeping what the
@@ -836,45 +625,7 @@
         this.rules = ((stored.applies_to || {}).rules || []).slice();
         this.steps = steps;
         if (steps[selectedIndex]) this.selectedId = steps[selectedIndex]._id;
-        // The watchers see the adopted draft as a change; it is the saved state.
-        var revision = this.revision;
-        this.$nextTick(function () {
-          if (self.revision > revision) {
-            self.revision = revision;
-            self.savedRevision = revision;
-            self.checkedRevision = revision;
-            clearTimeout(self._timer);
-          }
-        });
-      },
-
-      publish: function () {
-        var self = this;
-        if (!this.canPublish) return;
-        var saved = this.dirty ? this.save() : Promise.resolve(true);
-        saved.then(function (ok) {
-          if (!ok) return;
-          self.publishing = true;
-          self.post(config.urls.publish, { note: self.note })
-            .then(function (result) {
-              if (result.ok) {
-                // The server's message says which version applies now.
-                window.location.reload();
-                return;
-              }
-              self.publishing = false;
-              self.notice = result.data.message || "";
-              if (result.data.code === "nothing_to_publish") {
-                self.hasUnpublished = false;
-              } else {
-                self.errors = result.data.errors || {};
-              }
-            })
-            .catch(function () {
-              self.publishing = false;
-              self.offline = true;
-            });
-        });
+        this.adopted();
       },
 
       // --- Drag and drop -------------------------------------------------------------------------
@@ -907,7 +658,7 @@
           },
         });
       },
-    };
+    });
   }
 
   document.addEventListener("alpine:init", function () {

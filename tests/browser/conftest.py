@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 from django.db import connections
@@ -26,9 +27,9 @@ CHROMIUM_ARGS = [
 ]
 
 
-@pytest.fixture
-def browser(live_server) -> Iterator:
-    """One Chromium for a test that opens several pages (languages, viewports)."""
+@contextmanager
+def launched_chromium() -> Iterator:
+    """Debian's Chromium under Playwright's sync API, closed on the way out."""
     from playwright.sync_api import sync_playwright
 
     if not shutil.which(CHROMIUM):
@@ -46,6 +47,13 @@ def browser(live_server) -> Iterator:
             chromium.close()
     finally:
         os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+
+
+@pytest.fixture
+def browser(live_server) -> Iterator:
+    """One Chromium for a test that opens several pages (languages, viewports)."""
+    with launched_chromium() as chromium:
+        yield chromium
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from rest_framework.authtoken.models import Token
 from apps.accounts.services import user_create
 from apps.formdesigner.models import FormDefinition
 from apps.orders.models import Order
-from tests.browser import screens
+from tests.browser import designers, screens
 from tests.orders.payloads import order_body
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
@@ -25,19 +25,6 @@ CASES = [(language, viewport) for language in screens.LANGUAGES for viewport in 
 @pytest.fixture
 def admin(db):
     return user_create(username="form-admin", password=screens.PASSWORD, role="admin", department_code="management")
-
-
-def _designer_url(live_server, key: str) -> str:
-    form = FormDefinition.objects.get(key=key)
-    return f"{live_server.url}/admin/formdesigner/formdefinition/{form.pk}/change/"
-
-
-def _settled(page) -> None:
-    """Wait until the designer has heard back from the server about the latest edit."""
-    page.wait_for_function(
-        "() => { const d = Alpine.$data(document.querySelector('.og-designer'));"
-        " return d.checkedRevision === d.revision && !d.saving; }"
-    )
 
 
 def _drag(page, source, target, *, where: str) -> None:
@@ -71,7 +58,7 @@ def test_an_admin_designs_the_order_form_and_orders_are_checked_against_it(brows
     # The forms are in the sidebar's 流程与表单 group.
     page.locator('a[href="/admin/formdesigner/formdefinition/"]').first.click()
     assert page.url.endswith("/admin/formdesigner/formdefinition/")
-    page.goto(_designer_url(live_server, "order"))
+    page.goto(designers.designer_url(live_server, FormDefinition, "order"))
     page.wait_for_selector(".og-designer__empty")
 
     # A required text field: the key follows the English label.
@@ -96,7 +83,7 @@ def test_an_admin_designs_the_order_form_and_orders_are_checked_against_it(brows
 
     # Validation as one edits: a duplicate key shows at the key input, and publishing waits.
     page.fill("#og-prop-key", "invoice_title")
-    _settled(page)
+    designers.settled(page)
     problem = page.locator("#og-prop-key ~ .og-designer__error")
     assert "invoice_title" in problem.inner_text()
     assert page.locator("#og-prop-key").get_attribute("aria-invalid") == "true"
@@ -104,14 +91,14 @@ def test_an_admin_designs_the_order_form_and_orders_are_checked_against_it(brows
     assert "fields.1" not in screens.visible_text(page)
     assert page.locator('[data-action="publish"]').is_disabled()
     page.fill("#og-prop-key", "invoice_type")
-    _settled(page)
+    designers.settled(page)
     assert not page.locator(".og-designer__problems").is_visible()
 
     # The live preview is the form staff will see, in either language.
     preview = page.locator(".og-designer__preview-body")
     assert "发票抬头" in preview.inner_text() and "发票类型" in preview.inner_text()
     page.locator('.og-segmented [data-language="en"]').click()
-    _settled(page)
+    designers.settled(page)
     page.wait_for_function(
         "() => document.querySelector('.og-designer__preview-body').innerText.includes('Invoice type')"
     )
@@ -124,7 +111,7 @@ def test_an_admin_designs_the_order_form_and_orders_are_checked_against_it(brows
         "() => [...document.querySelectorAll('.og-designer__list [data-field-id]')].map(r => r.dataset.key)"
         ".join() === 'invoice_type,invoice_title'"
     )
-    _settled(page)
+    designers.settled(page)
     labels = preview.locator(".og-spec-label").all_inner_texts()
     assert [label.split("*")[0].strip() for label in labels][:2] == ["Invoice type", "Invoice title"]
     screens.shoot(page, "designer-order-zh-hans-desktop")
@@ -206,16 +193,17 @@ def test_the_designer_reads_well_in_both_languages_on_a_desktop_and_a_phone(
 ):
     page = screens.open_page(browser, live_server, language=language, viewport=viewport)
     screens.sign_in(page, live_server, "form-admin")
-    page.goto(f"{live_server.url}/admin/formdesigner/formdefinition/")
-    assert page.locator("#result_list tbody tr").count() == FormDefinition.objects.count()
-    assert ("Payment check" if language == "en" else "付款核查") in screens.visible_text(page)
-    assert screens.raw_json_on(page) == []
-    if viewport == "desktop":
-        assert not screens.overflows(page), "the list of forms scrolls sideways at 1366 px"
-    screens.shoot(page, f"forms-list-{language}-{viewport}")
-    page.goto(_designer_url(live_server, "payment-check"))
+    designers.check_list(
+        page,
+        live_server,
+        FormDefinition,
+        shows="Payment check" if language == "en" else "付款核查",
+        viewport=viewport,
+        shot=f"forms-list-{language}-{viewport}",
+    )
+    page.goto(designers.designer_url(live_server, FormDefinition, "payment-check"))
     page.wait_for_selector(".og-designer__list [data-field-id]")
-    _settled(page)
+    designers.settled(page)
     assert _keys_in_list(page) == ["payment_found", "bank_reference", "note"]
 
     # The field shown under a condition, selected: its condition reads as words.
@@ -231,21 +219,16 @@ def test_the_designer_reads_well_in_both_languages_on_a_desktop_and_a_phone(
     preview.locator('[data-og-key="payment_found"] input[value="true"]').check()
     assert ("Bank reference" if language == "en" else "银行流水号") in preview.inner_text()
 
-    text = screens.visible_text(page)
-    if language == "en":
-        for chinese in ("找到付款", "付款核查", "保存草稿", "发布"):
-            assert chinese not in text, f"{chinese} on the English designer"
-        assert "Save draft" in text
-    assert screens.raw_json_on(page) == [], "the designer shows raw JSON"
-    assert not screens.overflows(page), f"the designer scrolls sideways at {viewport}"
-    assert page.foreign_requests == []
+    designers.check_reads_well(
+        page, language=language, viewport=viewport, chinese=("找到付款", "付款核查", "保存草稿", "发布")
+    )
     screens.shoot(page, f"designer-{language}-{viewport}")
 
     # A problem shows at the field, in words: a largest length below the smallest.
     page.locator('[data-key="note"] .og-designer__field-main').click()
     page.fill("#og-prop-min-length", "20")
     page.fill("#og-prop-max-length", "10")
-    _settled(page)
+    designers.settled(page)
     assert page.locator("#og-prop-min-length").get_attribute("aria-invalid") == "true"
     assert page.locator('[data-key="note"] .og-designer__field-problem').is_visible()
     assert "fields.2" not in screens.visible_text(page)

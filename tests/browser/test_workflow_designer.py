@@ -19,7 +19,7 @@ from django.utils.translation import gettext_lazy, pgettext_lazy
 from apps.accounts.services import user_create
 from apps.exceptions.models import OrderException
 from apps.rules.models import Category
-from tests.browser import screens
+from tests.browser import designers, screens
 from tests.workflows import conftest as handling
 from workflows import definitions, selectors, services
 from workflows.document import TERMINAL_LABELS
@@ -39,19 +39,6 @@ KEY = "payment-three-step"
 @pytest.fixture
 def admin(db):
     return user_create(username="flow-admin", password=screens.PASSWORD, role="admin", department_code="management")
-
-
-def _designer_url(live_server, key: str) -> str:
-    definition = WorkflowDefinition.objects.get(key=key)
-    return f"{live_server.url}/admin/workflows/workflowdefinition/{definition.pk}/change/"
-
-
-def _settled(page) -> None:
-    """Wait until the designer has heard back from the server about the latest edit."""
-    page.wait_for_function(
-        "() => { const d = Alpine.$data(document.querySelector('.og-wf'));"
-        " return d.checkedRevision === d.revision && !d.saving; }"
-    )
 
 
 def _card(page, number: int):
@@ -126,9 +113,9 @@ def test_an_admin_builds_a_workflow_that_runs_for_the_next_exception(
     page.fill("#id_name_en", "Payment check in three steps")
     with page.expect_navigation():
         page.locator('[name="_save"]').click()
-    assert page.url == _designer_url(live_server, KEY)
+    assert page.url == designers.designer_url(live_server, WorkflowDefinition, KEY)
     page.wait_for_selector(".og-wf__flow [data-step-id]")
-    _settled(page)
+    designers.settled(page)
 
     # What it handles: payment exceptions, above the built-in payment workflow (priority 10).
     page.fill("#og-wf-priority", "50")
@@ -150,7 +137,7 @@ def test_an_admin_builds_a_workflow_that_runs_for_the_next_exception(
     page.locator('[data-action="add-outcome"]').click()
     _outcome(page, 1).locator('[data-role="name-zh"]').fill("未找到")
     _outcome(page, 1).locator('[data-role="name-en"]').fill("Not found")
-    _settled(page)
+    designers.settled(page)
     branch = _card(page, 1).locator('.og-wf__branch[data-outcome="not_found"]')
     assert branch.get_attribute("data-target") == "nowhere"
     assert branch.locator(".og-wf__branch-problem").is_visible()
@@ -160,12 +147,12 @@ def test_an_admin_builds_a_workflow_that_runs_for_the_next_exception(
     assert page.locator('[data-action="publish"]').is_disabled()
     _shoot(page, "workflow-designer-problem-zh-hans-desktop")
     _outcome(page, 1).locator('[data-role="to"]').select_option("escalate")
-    _settled(page)
+    designers.settled(page)
     assert not page.locator(".og-designer__problems").is_visible()
 
     # Step 2, an approval by a manager: until an outcome leads to it, it is a step nobody reaches.
     _add_step_after(page, 1, "approval")
-    _settled(page)
+    designers.settled(page)
     assert _keys(page)[0] == "check" and len(_keys(page)) == 2
     problem = _card(page, 2).locator(".og-wf__card-problem")
     assert problem.is_visible()
@@ -192,7 +179,7 @@ def test_an_admin_builds_a_workflow_that_runs_for_the_next_exception(
     _set_outcome(page, 0, zh="批准", en="Approve", to="close")
     _select_step(page, 1)
     _set_outcome(page, 0, zh="已找到付款", en="Payment found", to="approve")
-    _settled(page)
+    designers.settled(page)
     assert not page.locator(".og-designer__problems").is_visible()
     assert _keys(page) == ["check", "approve", "close"]
     branches = _card(page, 1).locator(".og-wf__branch-target").all_inner_texts()
@@ -341,17 +328,18 @@ def test_the_workflow_designer_reads_well_in_both_languages_on_a_desktop_and_a_p
     page = screens.open_page(browser, live_server, language=language, viewport=viewport)
     screens.sign_in(page, live_server, "flow-admin")
 
-    page.goto(f"{live_server.url}/admin/workflows/workflowdefinition/")
-    assert page.locator("#result_list tbody tr").count() == WorkflowDefinition.objects.count()
-    assert ("Payment check in three steps" if language == "en" else "付款三步核查") in screens.visible_text(page)
-    assert screens.raw_json_on(page) == []
-    if viewport == "desktop":
-        assert not screens.overflows(page), "the list of workflows scrolls sideways at 1366 px"
-    screens.shoot(page, f"workflows-list-{language}-{viewport}")
+    designers.check_list(
+        page,
+        live_server,
+        WorkflowDefinition,
+        shows="Payment check in three steps" if language == "en" else "付款三步核查",
+        viewport=viewport,
+        shot=f"workflows-list-{language}-{viewport}",
+    )
 
-    page.goto(_designer_url(live_server, KEY))
+    page.goto(designers.designer_url(live_server, WorkflowDefinition, KEY))
     page.wait_for_selector(".og-wf__flow [data-step-id]")
-    _settled(page)
+    designers.settled(page)
     assert _keys(page) == ["check", "approve", "close"]
     _select_step(page, 2)
     assert page.input_value("#og-step-name-en") == "Manager approval"
@@ -360,21 +348,14 @@ def test_the_workflow_designer_reads_well_in_both_languages_on_a_desktop_and_a_p
     assert targets == [_step_words(language, 3, name), _words(language, TERMINAL_LABELS["back"])]
     page.wait_for_function("() => document.querySelector('.og-wf__diagram img').naturalWidth > 0")
 
-    text = screens.visible_text(page)
-    if language == "en":
-        for chinese in ("财务核实付款", "经理审批", "保存草稿", "发布", "财务部"):
-            assert chinese not in text, f"{chinese} on the English designer"
-        assert "Save draft" in text and "Finance checks the payment" in text
-    else:
-        assert "Finance checks the payment" not in text
-    assert screens.raw_json_on(page) == [], "the designer shows raw JSON"
-    assert not screens.overflows(page), f"the designer scrolls sideways at {viewport}"
-    assert page.foreign_requests == []
+    chinese = ("财务核实付款", "经理审批", "保存草稿", "发布", "财务部")
+    text = designers.check_reads_well(page, language=language, viewport=viewport, chinese=chinese)
+    assert ("Finance checks the payment" in text) is (language == "en")
     _shoot(page, f"workflow-designer-{language}-{viewport}")
 
     # A problem shows at the step, in words: the approval's outcome sent nowhere.
     _outcome(page, 0).locator('[data-role="to"]').select_option("")
-    _settled(page)
+    designers.settled(page)
     assert "has-problem" in _card(page, 2).get_attribute("class")
     assert _card(page, 2).locator('.og-wf__branch[data-outcome="approve"] .og-wf__branch-problem').is_visible()
     assert _outcome(page, 0).locator('[data-role="to"]').get_attribute("aria-invalid") == "true"

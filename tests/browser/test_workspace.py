@@ -10,34 +10,23 @@ and the task leaves the list. In Chinese and English, at 1366 and 375 px, with s
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import signal
-import socket
-import subprocess
-import sys
 import time
 import urllib.request
 from datetime import timedelta
-from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 from django.conf import global_settings
-from django.db import connections
 from django.utils import timezone
 
 from apps.accounts.services import api_token_issue
 from apps.exceptions.models import ExceptionEvent, OrderException
+from tests import processes
 from tests.browser import screens
-from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
+from tests.browser.conftest import launched_chromium
 from tests.conftest import _make_user
 from tests.orders.payloads import order_body
-from tests.rules.test_scan_processes import database_url
 from workflows.models import HandlingTask
-
-ROOT = Path(__file__).resolve().parents[2]
-BIN = Path(sys.executable).parent
 
 # daphne and the worker read and write the test database from other processes: the test's data
 # must be committed; serialized_rollback restores the rules, workflows and forms the migrations seeded.
@@ -58,97 +47,27 @@ def _password(username: str) -> str:
     return "pw-" + username + "-Secret1"
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def _environment() -> dict[str, str]:
-    env = {**os.environ, "DATABASE_URL": database_url(), "PYTHONUNBUFFERED": "1"}
-    for name in ("PYTEST_CURRENT_TEST", "DJANGO_ALLOW_ASYNC_UNSAFE"):
-        env.pop(name, None)
-    return env
-
-
-def _start(argv: list[str], log: Path) -> subprocess.Popen:
-    with log.open("wb") as out:
-        return subprocess.Popen(argv, cwd=ROOT, env=_environment(), stdout=out, stderr=subprocess.STDOUT)
-
-
-def _stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
-def _wait_for(condition, *, timeout: float, what: str, logs: list[Path]):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = condition()
-        if result:
-            return result
-        time.sleep(0.2)
-    said = "\n".join(f"--- {log.name}\n{log.read_text(errors='replace')[-4000:]}" for log in logs)
-    pytest.fail(f"{what} within {timeout} s\n{said}")
-
-
-def _answers(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - the test's own http:// server
-            return response.status == 200
-    except OSError:
-        return False
-
-
-@pytest.fixture
-def worker(tmp_path):
-    """A Celery worker: it starts the cases the API's detection hands over (after commit).
-
-    Per test: the suite empties Redis before each test, and with it the worker's queue bindings."""
-    log = tmp_path / "worker.log"
-    process = _start([str(BIN / "celery"), "-A", "config", "worker", "--pool", "solo", "--loglevel", "INFO"], log)
-    try:
-        _wait_for(lambda: " ready." in log.read_text(errors="replace"), timeout=60, what="worker not ready", logs=[log])
-        yield log
-    finally:
-        _stop(process)
-
-
 @pytest.fixture
 def server(tmp_path, worker):
     """daphne serving the project (HTTP and WebSocket) on a free port: ``.url`` and ``.logs``."""
     log = tmp_path / "daphne.log"
-    port = _free_port()
-    process = _start([str(BIN / "daphne"), "-b", "127.0.0.1", "-p", str(port), "config.asgi:application"], log)
+    port = processes.free_port()
+    argv = [str(processes.BIN / "daphne"), "-b", "127.0.0.1", "-p", str(port), "config.asgi:application"]
+    process = processes.start(argv, log=log)
     url = f"http://127.0.0.1:{port}"
     try:
-        _wait_for(lambda: _answers(url + "/healthz"), timeout=60, what="daphne not answering", logs=[log])
+        processes.wait_for(
+            lambda: processes.answers(url + "/healthz"), timeout=60, what="daphne not answering", logs=[log]
+        )
         yield SimpleNamespace(url=url, logs=[log, worker])
     finally:
-        _stop(process)
+        processes.stop(process)
 
 
 @pytest.fixture
 def chromium():
-    from playwright.sync_api import sync_playwright
-
-    if not shutil.which(CHROMIUM):
-        pytest.fail(f"No Chromium at {CHROMIUM}: run `make test`, which installs it, or set CHROMIUM.")
-    # ORM calls of the test run beside Playwright's event loop in this thread (see conftest.py).
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    try:
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            yield browser
-            connections.close_all()
-            browser.close()
-    finally:
-        os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+    with launched_chromium() as browser:
+        yield browser
 
 
 @pytest.fixture

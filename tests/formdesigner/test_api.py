@@ -9,6 +9,7 @@ from jsonschema import Draft202012Validator
 from rest_framework.test import APIClient
 
 from apps.formdesigner.models import FormChange, FormDefinition
+from tests.documents import refused, text
 from tests.orders.payloads import order_body
 
 pytestmark = pytest.mark.django_db
@@ -18,10 +19,6 @@ LIST = "/api/v1/forms/"
 
 def url(key: str, action: str = "") -> str:
     return f"/api/v1/forms/{key}/" + (f"{action}/" if action else "")
-
-
-def text(zh: str, en: str) -> dict[str, str]:
-    return {"zh-hans": zh, "en": en}
 
 
 def document(**overrides) -> dict:
@@ -56,14 +53,6 @@ def published(api, key: str, note: str = "") -> int:
     response = api.post(url(key, "publish"), {"note": note}, format="json")
     assert response.status_code == 201, response.content
     return response.json()["version"]
-
-
-def refused(response, code: str) -> dict[str, list[str]]:
-    assert response.status_code == 400, response.content
-    body = response.json()
-    assert body["code"] == code, body
-    assert body["message"]
-    return body["fields"]
 
 
 # --- The life of a form ---------------------------------------------------------------------------

@@ -8,39 +8,24 @@ restored from a backup would be), so no write-time detection saw them: only a sc
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
-import time
 from datetime import timedelta
-from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
 from apps.exceptions.models import OrderException
 from apps.orders.services import order_verdicts_refresh
 from tests.orders.factories import OrderFactory
+from tests.processes import ROOT, celery, database_url, stop, wait_for
 
-ROOT = Path(__file__).resolve().parents[2]
-BIN = Path(sys.executable).parent
 SCAN_TASK = "Scan time-based exception rules"
 
 # Worker and beat write to the database from other processes: the test's data must be committed.
 # serialized_rollback restores the rules, grading rows and schedule the migrations seeded.
 pytestmark = [pytest.mark.django_db(transaction=True, serialized_rollback=True), pytest.mark.slow]
-
-
-def database_url() -> str:
-    """DATABASE_URL of the database this test runs on (pytest-django's test database)."""
-    name = connection.settings_dict["NAME"]
-    if connection.vendor == "sqlite":
-        return f"sqlite:///{name}"
-    parts = urlsplit(os.environ["DATABASE_URL"])
-    return urlunsplit(parts._replace(path="/" + name))
 
 
 def late_paid_order():
@@ -53,47 +38,6 @@ def late_paid_order():
 
 def review_timeouts(order) -> list[OrderException]:
     return list(OrderException.objects.filter(order=order, rule__code="REVIEW_TIMEOUT"))
-
-
-def start(*argv: str, log: Path) -> subprocess.Popen:
-    env = {**os.environ, "DATABASE_URL": database_url(), "PYTHONUNBUFFERED": "1"}
-    env.pop("PYTEST_CURRENT_TEST", None)
-    with log.open("wb") as out:
-        return subprocess.Popen(
-            [str(BIN / "celery"), "-A", "config", *argv], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT
-        )
-
-
-def stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
-def wait_for(condition, *, timeout: float, what: str, logs: list[Path]):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = condition()
-        if result:
-            return result
-        time.sleep(0.25)
-    said = "\n".join(f"--- {log.name}\n{log.read_text(errors='replace')[-4000:]}" for log in logs)
-    pytest.fail(f"{what} within {timeout} s\n{said}")
-
-
-@pytest.fixture
-def worker(tmp_path):
-    log = tmp_path / "worker.log"
-    process = start("worker", "--pool", "solo", "--loglevel", "INFO", log=log)
-    try:
-        wait_for(lambda: " ready." in log.read_text(errors="replace"), timeout=60, what="worker not ready", logs=[log])
-        yield log
-    finally:
-        stop(process)
 
 
 def test_the_scan_task_runs_on_a_worker_and_raises_what_no_write_saw(worker):
@@ -123,7 +67,7 @@ def test_beat_sends_the_scan_on_the_schedule_admins_edit(worker, tmp_path):
     order = late_paid_order()
 
     beat_log = tmp_path / "beat.log"
-    beat = start("beat", "--loglevel", "INFO", log=beat_log)
+    beat = celery("beat", "--loglevel", "INFO", log=beat_log)
     try:
         found = wait_for(
             lambda: review_timeouts(order), timeout=45, what="beat's scan raised nothing", logs=[beat_log, worker]

@@ -7,6 +7,7 @@ import copy
 import pytest
 from rest_framework.test import APIClient
 
+from tests.documents import refused, text
 from workflows.models import WorkflowChange, WorkflowDefinition
 
 pytestmark = pytest.mark.django_db
@@ -16,10 +17,6 @@ LIST = "/api/v1/workflows/"
 
 def url(key: str, action: str = "") -> str:
     return f"/api/v1/workflows/{key}/" + (f"{action}/" if action else "")
-
-
-def text(zh: str, en: str) -> dict[str, str]:
-    return {"zh-hans": zh, "en": en}
 
 
 def document(**overrides) -> dict:
@@ -60,14 +57,6 @@ def created(api, body=None) -> dict:
     response = api.post(LIST, body or document(), format="json")
     assert response.status_code == 201, response.content
     return response.json()
-
-
-def refused(response, code: str) -> dict[str, list[str]]:
-    assert response.status_code == 400, response.content
-    body = response.json()
-    assert body["code"] == code, body
-    assert body["message"]
-    return body["fields"]
 
 
 def test_a_created_workflow_is_a_draft_without_a_published_version(api):

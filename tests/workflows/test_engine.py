@@ -339,12 +339,17 @@ def test_a_dead_broker_leaves_the_committed_exception_to_the_sweep(
 
     if bootstrap._redis is None:
         pytest.fail("This test stops the suite's own Redis: run it without REDIS_URL set (make test does).")
+    from apps.exceptions import handoff
+
     bootstrap._redis.terminate()
     bootstrap._redis.wait(timeout=10)
+    handoff._last_warning[0] = float("-inf")  # the first failure of an outage is a warning
     try:
-        with caplog.at_level("WARNING", logger="apps.exceptions.handoff"):
-            with django_capture_on_commit_callbacks(execute=True):
-                exc = raise_exception(Category.PAYMENT)
+        with (
+            caplog.at_level("WARNING", logger="apps.exceptions.handoff"),
+            django_capture_on_commit_callbacks(execute=True),
+        ):
+            exc = raise_exception(Category.PAYMENT)
     finally:
         restart_redis()
     assert "the sweep will" in caplog.text
@@ -369,3 +374,13 @@ def test_exceptions_active_before_handling_landed_get_cases_from_the_sweep(raise
     assert list(HandlingRequest.objects.values_list("exception_id", flat=True)) == [old.pk]
     assert engine_run().started == 1
     assert HandlingCase.objects.filter(exception=old).count() == 1
+
+
+def test_an_outage_logs_one_warning_a_minute_not_one_per_commit(caplog):
+    from apps.exceptions import handoff
+
+    handoff._last_warning[0] = float("-inf")
+    with caplog.at_level("DEBUG", logger="apps.exceptions.handoff"):
+        for _ in range(3):
+            handoff._log_failure("workflows.cases_start", OSError("no broker"))
+    assert [record.levelname for record in caplog.records] == ["WARNING", "DEBUG", "DEBUG"]

@@ -18,7 +18,7 @@ import tests.bootstrap as bootstrap
 from apps.common.embedded_redis import redis_server_argv
 from apps.exceptions.models import HandlingRequest, OrderException
 from apps.rules.models import Category
-from tests.rules.test_scan_processes import start, stop, wait_for
+from tests.processes import celery, start_worker, stop, wait_for
 from workflows.models import HandlingCase
 
 pytestmark = [pytest.mark.django_db(transaction=True, serialized_rollback=True), pytest.mark.slow]
@@ -26,12 +26,6 @@ pytestmark = [pytest.mark.django_db(transaction=True, serialized_rollback=True),
 
 def cases_per_exception(exceptions: list[OrderException]) -> dict[int, int]:
     return {exc.pk: HandlingCase.objects.filter(exception_id=exc.pk).count() for exc in exceptions}
-
-
-def start_worker(log: Path) -> subprocess.Popen:
-    process = start("worker", "--pool", "solo", "--loglevel", "INFO", log=log)
-    wait_for(lambda: " ready." in log.read_text(errors="replace"), timeout=60, what="worker not ready", logs=[log])
-    return process
 
 
 def restart_redis() -> None:
@@ -78,7 +72,7 @@ def test_killed_worker_and_restarted_redis_still_give_each_exception_one_case(ra
 
         # A new worker and beat: the sweep (every 5 s, the migration's schedule) starts them all.
         worker = start_worker(worker_log)
-        beat = start("beat", "--loglevel", "INFO", log=beat_log)
+        beat = celery("beat", "--loglevel", "INFO", log=beat_log)
         everyone = [first, *queued, during]
         wait_for(
             lambda: all(cases_per_exception(everyone).values()),
