@@ -17,7 +17,7 @@ from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from viewflow.workflow.status import STATUS
 
-from apps.accounts.models import Department, User
+from apps.accounts.models import User
 from apps.common.errors import DomainError
 from apps.exceptions import lifecycle
 from apps.exceptions.models import ExceptionEvent, OrderException
@@ -63,7 +63,8 @@ def step_of(case: HandlingCase, key: str) -> dict[str, Any] | None:
 
 
 def current_kind(activation) -> str:
-    step = step_of(case_of(activation), case_of(activation).step)
+    case = case_of(activation)
+    step = step_of(case, case.step)
     return step["kind"] if step else ""
 
 
@@ -86,7 +87,7 @@ def case_begin(activation, *, request, exception: OrderException, version, steps
 # -- moving along ----------------------------------------------------------------------------
 
 
-def advance(case: HandlingCase, *, to: str, actor: User | None, reason: str = "") -> None:
+def advance(case: HandlingCase, *, to: str, reason: str = "") -> None:
     """Follow an outcome's ``to``: another step, ``back``, ``escalate``, ``resolve`` or ``dismiss``."""
     if to == BACK:
         earlier = [key for key in case.trail[:-1] if key not in (case.step, ESCALATION)]
@@ -193,7 +194,7 @@ def run_action(activation) -> None:
     step = step_of(case, case.step)
     outcome_key, note = actions.run(step["action"], case=case)
     activation.task.data = {**(activation.task.data or {}), "step": step["key"], "outcome": outcome_key, "note": note}
-    advance(case, to=_default_outcome(step, outcome_key)["to"], actor=None, reason=note)
+    advance(case, to=_default_outcome(step, outcome_key)["to"], reason=note)
 
 
 def wait_until(activation) -> datetime:
@@ -206,7 +207,7 @@ def wait_over(activation) -> None:
     case = case_of(activation)
     step = step_of(case, case.step)
     activation.task.data = {**(activation.task.data or {}), "step": step["key"], "outcome": "done"}
-    advance(case, to=_default_outcome(step)["to"], actor=None)
+    advance(case, to=_default_outcome(step)["to"])
 
 
 # -- the end ---------------------------------------------------------------------------------
@@ -242,8 +243,3 @@ def _decide(exc: OrderException, step: str, decision: dict[str, Any], actor: Use
             root_cause=decision.get("root_cause") or "other",
             note=decision.get("note", ""),
         )
-
-
-def department_of(task: HandlingTask) -> Department | None:
-    pk = (task.data or {}).get("department")
-    return Department.objects.filter(pk=pk).first() if pk else None

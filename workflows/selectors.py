@@ -12,8 +12,9 @@ from django.utils import translation
 from django.utils.translation import pgettext_lazy
 from viewflow.workflow.status import STATUS
 
-from apps.accounts.models import Department, Role, User
+from apps.accounts.models import Department, User
 from apps.exceptions.evidence import exception_summary_text
+from apps.exceptions.selectors import exception_sees_all
 from apps.formdesigner.build import json_schema
 from apps.formdesigner.document import FormSpec
 from apps.formdesigner.models import FormVersion
@@ -108,8 +109,13 @@ def step_form(step: dict[str, Any]) -> tuple[FormSpec, frozenset[str]] | None:
 
 
 def oversees(user: User) -> bool:
-    """Admins and managers see every department's tasks."""
-    return user.is_superuser or user.groups.filter(name__in=[Role.ADMIN, Role.MANAGER]).exists()
+    """Admins and managers see every department's tasks, as they see every exception."""
+    return exception_sees_all(user=user)
+
+
+def task_department(task: HandlingTask) -> Department | None:
+    pk = (task.data or {}).get("department")
+    return Department.objects.filter(pk=pk).first() if pk else None
 
 
 # The case behind each task, joined in: a list of tasks reads its cases, workflows and orders

@@ -136,14 +136,12 @@ def _end_note(status: str) -> str:
 
 def cases_end(*, exception_ids: Iterable[int]) -> int:
     """End the running cases of these exceptions if they are no longer active."""
-    ended = 0
-    rows = OrderException.objects.filter(pk__in=list(exception_ids)).exclude(status__in=OrderException.ACTIVE)
-    for exception_id, status in rows.values_list("pk", "status"):
-        for case_id in HandlingCase.objects.filter(exception_id=exception_id, finished__isnull=True).values_list(
-            "pk", flat=True
-        ):
-            ended += case_end(case_id=case_id, note=_end_note(status))
-    return ended
+    running = (
+        HandlingCase.objects.filter(exception_id__in=list(exception_ids), finished__isnull=True)
+        .exclude(exception__status__in=OrderException.ACTIVE)
+        .values_list("pk", "exception__status")
+    )
+    return sum(case_end(case_id=case_id, note=_end_note(status)) for case_id, status in running)
 
 
 @dataclass(frozen=True)
@@ -306,6 +304,14 @@ def task_hand_back(*, task_id: int, actor: User, reason: str) -> HandlingTask:
     return task_unclaim(task_id=task_id, actor=actor, reason=_reason(reason))
 
 
+def _done(activation) -> None:
+    """The task is decided: viewflow completes it and runs the flow on to the next step."""
+    if activation.task.status == STATUS.ASSIGNED:
+        activation.start(None)
+    activation.execute()
+    live.task_event(activation.task, "task.completed")
+
+
 def task_complete(
     *, task_id: int, actor: User, outcome: str, data: Any = None, root_cause: str = "", note: str = ""
 ) -> HandlingTask:
@@ -362,11 +368,8 @@ def task_complete(
         task.save(update_fields=["data"])
         case.data = {**(case.data or {}), "decision": {"actor": actor.pk, "root_cause": root_cause, "note": note}}
         case.save(update_fields=["data"])
-        engine.advance(case, to=chosen["to"], actor=actor, reason=note)
-        if task.status == STATUS.ASSIGNED:
-            activation.start(None)
-        activation.execute()
-        live.task_event(task, "task.completed")
+        engine.advance(case, to=chosen["to"], reason=note)
+        _done(activation)
     return task
 
 
@@ -394,14 +397,8 @@ def task_escalate(*, task_id: int, actor: User, reason: str) -> HandlingTask:
             _place(task)
         task.data = {**(task.data or {}), "outcome": engine.ESCALATE, "note": text, "completed_by": actor.pk}
         task.save(update_fields=["data"])
-        exc = OrderException.objects.get(pk=case.exception_id)
-        if exc.status != OrderException.Status.ESCALATED:
-            lifecycle.exception_escalate(exception_id=exc.pk, actor=None, reason=text)
-        engine.advance(case, to=engine.ESCALATION, actor=actor, reason=text)
-        if task.status == STATUS.ASSIGNED:
-            activation.start(None)
-        activation.execute()
-        live.task_event(task, "task.completed")
+        engine.advance(case, to=engine.ESCALATE, reason=text)
+        _done(activation)
     return task
 
 

@@ -305,7 +305,7 @@ def _task_context(
     if form is None and form_class is not None and is_open:
         form = form_class(prefix=FORM_PREFIX)
     due_at = _due_at(task)
-    department = engine.department_of(task)
+    department = selectors.task_department(task)
     events = exc.events.select_related("actor").order_by("at", "id")
     return {
         "task": task,
