@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "apps.exceptions",
     "apps.integrations",
     "apps.live",
+    "apps.notifications",
     "apps.formdesigner",
     "workflows",
     "apps.console",

@@ -30,6 +30,20 @@ def _english_and_clean_redis(settings, redis_url):
     client.close()
 
 
+@pytest.fixture(autouse=True)
+def _calendars_always_open(request):
+    """Deadlines count business time on the departments' calendars (SPEC §9.4). So that a test's
+    outcome does not depend on the hour or the day it runs, database tests count on 24×7
+    calendars; the tests of calendars themselves keep the seeded ones
+    (``@pytest.mark.business_calendars``)."""
+    if request.node.get_closest_marker("django_db") is None or request.node.get_closest_marker("business_calendars"):
+        return
+    request.getfixturevalue("_django_db_helper")
+    from apps.exceptions.models import BusinessCalendar
+
+    BusinessCalendar.objects.update(always_open=True)
+
+
 @pytest.fixture
 def worker(tmp_path) -> Iterator[Path]:
     """A Celery worker on the suite's Redis and the test database, for the test; the path of its log.

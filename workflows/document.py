@@ -88,9 +88,14 @@ TARGET_WORDS = frozenset((*TERMINALS, BACK))
 WORKFLOW_KEY_PATTERN = re.compile(r"[a-z][a-z0-9-]{0,63}")
 KEY_PATTERN = re.compile(r"[a-z][a-z0-9_]{0,39}")
 # Five digits: 99999 days is far beyond any deadline, and keeps timedelta far from its limits.
-DURATION_PATTERN = re.compile(r"([1-9][0-9]{0,4})([mhd])")
+DURATION_PATTERN = re.compile(r"([1-9][0-9]{0,4})([smhd])")
 # Largest first: format_duration writes the largest unit that divides the duration.
-DURATION_UNITS = {"d": timedelta(days=1), "h": timedelta(hours=1), "m": timedelta(minutes=1)}
+DURATION_UNITS = {
+    "d": timedelta(days=1),
+    "h": timedelta(hours=1),
+    "m": timedelta(minutes=1),
+    "s": timedelta(seconds=1),
+}
 
 MAX_STEPS = 30
 MAX_OUTCOMES = 20
@@ -208,7 +213,9 @@ DEFAULT_NAMES = {
 
 
 def parse_duration(text: str) -> timedelta | None:
-    """``"30m"``, ``"2h"`` or ``"3d"`` (a positive whole number of 1 to 5 digits and a unit); ``None`` if malformed."""
+    """``"30m"``, ``"2h"``, ``"3d"`` or ``"45s"`` (a positive whole number of 1 to 5 digits and a unit);
+    ``None`` if malformed. Deadlines count these in business time on the department's calendar
+    (``apps.exceptions.calendars``): a day is 24 hours of working time."""
     if not isinstance(text, str):
         return None
     match = DURATION_PATTERN.fullmatch(text)
@@ -228,7 +235,7 @@ def format_duration(delta: timedelta) -> str:
             count, rest = divmod(delta, size)
             if not rest:
                 return f"{count}{unit}"
-    raise ValueError(f"{delta!r} is not a positive whole number of minutes")
+    raise ValueError(f"{delta!r} is not a positive whole number of seconds")
 
 
 # --- The spec -----------------------------------------------------------------------------------

@@ -13,15 +13,15 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
-from viewflow.workflow.status import STATUS
 
 from apps.accounts.models import User
 from apps.common.errors import DomainError
 from apps.exceptions import lifecycle
-from apps.exceptions.models import ExceptionEvent, OrderException
-from workflows import assignment, live
+from apps.exceptions.models import OrderException
+from apps.notifications.models import Notification
+from apps.notifications.services import notify
+from workflows import assignment, escalation, live
 from workflows.document import BACK, parse_duration
 from workflows.models import HandlingCase, HandlingTask
 
@@ -29,8 +29,6 @@ logger = logging.getLogger(__name__)
 
 ESCALATION = "escalation"
 RESOLVE, DISMISS, ESCALATE = "resolve", "dismiss", "escalate"
-# A step without a deadline still gets a boundary timer (viewflow needs a moment): far away.
-NO_DEADLINE = timedelta(days=3650)
 
 
 def escalation_step() -> dict[str, Any]:
@@ -121,6 +119,14 @@ def step_owner(activation) -> User | None:
     step = step_of(case, case.step)
     exc = OrderException.objects.select_related("department", "order").get(pk=case.exception_id)
     rule = step.get("assign") or {"strategy": "queue"}
+    back_to = (case.data or {}).get("back_to")
+    if back_to and step["kind"] == "task":
+        # A manager sent it back (rejected, or reassigned): to that person, if still here.
+        case.data = {k: v for k, v in case.data.items() if k != "back_to"}
+        case.save(update_fields=["data"])
+        person = User.objects.filter(pk=back_to, is_active=True).select_related("department").first()
+        if person is not None:
+            rule = {"strategy": "user", "user": person.username}
     chosen = assignment.assign(
         strategy=rule.get("strategy", "queue"),
         department_code=rule.get("department", ""),
@@ -131,13 +137,16 @@ def step_owner(activation) -> User | None:
         scope=f"{case.version.definition.key}:{step['key']}",
     )
     deadline = parse_duration(step["deadline"]) if step.get("deadline") else None
+    department_id = chosen.department.pk if chosen.department else exc.department_id
     activation.task.data = {
         **(activation.task.data or {}),
         "step": step["key"],
         "kind": step["kind"],
-        "department": chosen.department.pk if chosen.department else exc.department_id,
-        "due_at": (timezone.now() + deadline).isoformat() if deadline else None,
+        "department": department_id,
         "notice": str(chosen.note or ""),
+        **escalation.timeline(
+            exception=exc, department_id=department_id, step=step, deadline=deadline, now=timezone.now()
+        ),
     }
     if chosen.user is not None:
         activation.task.assigned = timezone.now()
@@ -158,30 +167,68 @@ def step_created(activation) -> None:
                 step=task.data["step"],
                 notice=task.data.get("notice", ""),
             )
+    if case.step == ESCALATION and task.owner_id:
+        notify(
+            user_ids=[task.owner_id],
+            kind=Notification.Kind.APPROVAL,
+            message=lambda: _("Exception #%(number)s waits for your decision.") % {"number": case.exception_id},
+            exception_id=case.exception_id,
+            task_id=task.pk,
+        )
     live.task_event(task, "task.assigned" if task.owner_id else "task.created")
 
 
-def step_deadline(activation) -> datetime:
-    host = activation.task.previous.first()
-    due = parse_datetime(host.data.get("due_at") or "") if host is not None else None
-    return due or timezone.now() + NO_DEADLINE
+def _ladder_host(activation) -> HandlingTask:
+    """The human task a ladder node works for: the boundary timer's host, or the one named on the
+    ladder's own timer."""
+    timer = activation.task.previous.first()
+    host_id = (timer.data or {}).get("host") or timer.previous.values_list("pk", flat=True).first()
+    return HandlingTask.objects.get(pk=host_id)
 
 
-def step_overdue(activation) -> None:
-    """The deadline passed with the task still open: the task and the audit trail say so.
-
-    The escalation ladder (SLA issue) acts on top of this; here the task is marked and its
-    people told, live.
-    """
-    boundary = activation.task.previous.first()  # overdue ◀ the deadline's timer ◀ the task
-    host = boundary.previous.first() if boundary is not None else None
+def ladder_first_due(activation) -> datetime:
+    host = activation.task.previous.first()  # the boundary ◀ its host task
     case = case_of(activation)
-    if host is None or host.status not in (STATUS.NEW, STATUS.ASSIGNED, STATUS.STARTED):
-        return
-    host.data = {**host.data, "overdue": True}
-    host.save(update_fields=["data"])
-    lifecycle.exception_note(exception_id=case.exception_id, kind=ExceptionEvent.Kind.STEP_OVERDUE, step=case.step)
-    live.task_event(HandlingTask.objects.get(pk=host.pk), "task.updated")
+    return escalation.first_due(host, case.exception_id)
+
+
+def ladder_fire(activation) -> None:
+    case = case_of(activation)
+    timer = activation.task.previous.first()
+    host = _ladder_host(activation)
+    fired = escalation.fire(case=case, host=host, timer=timer)
+    if fired["takes_over"]:
+        escalation.take_over(case=case, host=host)
+    activation.task.data = {**(activation.task.data or {}), "host": host.pk, **fired}
+
+
+def _ladder_fn(activation):
+    """ladder_next's (and ladder_wait's) ladder task: the one whose data names the host."""
+    task = activation.task.previous.first()
+    while task is not None and "host" not in (task.data or {}):
+        task = task.previous.first()
+    return task
+
+
+def ladder_takes_over(activation) -> bool:
+    fn = _ladder_fn(activation)
+    return bool(fn is not None and fn.data.get("takes_over"))
+
+
+def ladder_more(activation) -> bool:
+    fn = _ladder_fn(activation)
+    if fn is None or fn.data.get("duplicate"):
+        return False
+    host = HandlingTask.objects.get(pk=fn.data["host"])
+    data = host.data or {}
+    return host.status in escalation.OPEN and data.get("ladder_next", 0) < len(data.get("ladder") or [])
+
+
+def ladder_next_due(activation) -> datetime:
+    fn = _ladder_fn(activation)
+    host = HandlingTask.objects.get(pk=fn.data["host"])
+    activation.task.data = {**(activation.task.data or {}), "host": host.pk}
+    return escalation.next_due(host, case_of(activation).exception_id)
 
 
 # -- automatic steps -------------------------------------------------------------------------

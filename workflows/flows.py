@@ -1,7 +1,10 @@
 """The one generic handling flow (SPEC §9.1): it runs whatever steps its case copied at start.
 
     start ─▶ route ─┬─ task / approval ─▶ human (assigned by the step's rule, its form) ─┐
-                    │        └─ deadline (timer boundary, non-interrupting) ─▶ overdue ─▶ overdue_end
+                    │        └─ SLA (timer boundary, non-interrupting) ─▶ ladder ─▶ ladder_next
+                    │              ladder_next ─┬─ more points ─▶ ladder_wait (timer) ─▶ ladder
+                    │                           ├─ a manager takes over ─▶ route
+                    │                           └─ ladder_end
                     ├─ action ─▶ action (an automatic step) ──────────────────────────────┤
                     ├─ wait ──▶ wait (a database timer) ─▶ waited ────────────────────────┤
                     └─ resolve / dismiss ─▶ finish ─▶ end          ◀── back to route ────┘
@@ -46,11 +49,19 @@ class HandlingFlow(flow.Flow):
         flow.View(task_page)
         .Assign(this.step_owner)
         .onCreate(this.step_created)
-        .OnTimeout(this.step_deadline, this.overdue, interrupting=False)
+        .OnTimeout(this.ladder_first_due, this.ladder, interrupting=False)
         .Next(this.route)
     )
-    overdue = flow.Function(this.step_overdue).Next(this.overdue_end)
-    overdue_end = flow.End()
+    # The SLA clock's points (workflows.escalation): remind, breach, notify the lead, a manager.
+    ladder = flow.Function(this.ladder_fire).Next(this.ladder_next)
+    ladder_next = (
+        flow.Switch()
+        .Case(this.route, this.ladder_takes_over)
+        .Case(this.ladder_wait, this.ladder_more)
+        .Default(this.ladder_end)
+    )
+    ladder_wait = flow.Timer(this.ladder_next_due).Next(this.ladder)
+    ladder_end = flow.End()
     action = flow.Function(this.run_action).Next(this.route)
     wait = flow.Timer(this.wait_until).Next(this.waited)
     waited = flow.Function(this.wait_over).Next(this.route)
@@ -75,11 +86,20 @@ class HandlingFlow(flow.Flow):
     def step_created(self, activation) -> None:
         engine.step_created(activation)
 
-    def step_deadline(self, activation):
-        return engine.step_deadline(activation)
+    def ladder_first_due(self, activation):
+        return engine.ladder_first_due(activation)
 
-    def step_overdue(self, activation) -> None:
-        engine.step_overdue(activation)
+    def ladder_fire(self, activation) -> None:
+        engine.ladder_fire(activation)
+
+    def ladder_takes_over(self, activation) -> bool:
+        return engine.ladder_takes_over(activation)
+
+    def ladder_more(self, activation) -> bool:
+        return engine.ladder_more(activation)
+
+    def ladder_next_due(self, activation):
+        return engine.ladder_next_due(activation)
 
     def run_action(self, activation) -> None:
         engine.run_action(activation)

@@ -8,11 +8,13 @@ from typing import Any
 
 from django.conf import settings
 from django.db.models import Q, QuerySet
-from django.utils import translation
+from django.utils import timezone, translation
+from django.utils.dateparse import parse_datetime
 from django.utils.translation import pgettext_lazy
 from viewflow.workflow.status import STATUS
 
 from apps.accounts.models import Department, User
+from apps.exceptions.calendars import calendars_load
 from apps.exceptions.evidence import exception_summary_text
 from apps.exceptions.selectors import exception_sees_all
 from apps.formdesigner.build import json_schema
@@ -146,6 +148,9 @@ def visible_tasks(user: User) -> QuerySet[HandlingTask]:
     return tasks.filter(mine)
 
 
+SCOPES = ("mine", "queue", "done", "approvals")
+
+
 def tasks_for(user: User, *, scope: str = "mine") -> QuerySet[HandlingTask]:
     """``mine``: open tasks assigned to the user; ``queue``: unclaimed tasks of their department
     (every department's for admins and managers); ``done``: tasks the user completed."""
@@ -156,6 +161,11 @@ def tasks_for(user: User, *, scope: str = "mine") -> QuerySet[HandlingTask]:
             tasks = tasks.filter(data__department=user.department_id)
     elif scope == "done":
         tasks = tasks.filter(status=STATUS.DONE, owner=user)
+    elif scope == "approvals":
+        # A manager's queue: the approvals waiting for them (for an admin or manager, also the
+        # ones nobody has yet).
+        tasks = tasks.filter(status__in=OPEN, data__kind="approval")
+        tasks = tasks.filter(Q(owner=user) | Q(owner__isnull=True)) if oversees(user) else tasks.filter(owner=user)
     else:
         tasks = tasks.filter(status__in=[STATUS.ASSIGNED, STATUS.STARTED], owner=user)
     order = "-finished" if scope == "done" else "created"
@@ -163,7 +173,7 @@ def tasks_for(user: User, *, scope: str = "mine") -> QuerySet[HandlingTask]:
 
 
 def task_counts(user: User) -> dict[str, int]:
-    return {scope: tasks_for(user, scope=scope).count() for scope in ("mine", "queue", "done")}
+    return {scope: tasks_for(user, scope=scope).count() for scope in SCOPES}
 
 
 def case_of(task: HandlingTask) -> HandlingCase:
@@ -194,6 +204,15 @@ def department_codes(tasks) -> dict[int, str]:
     """The codes of the departments these tasks belong to, in one query."""
     ids = {(task.data or {}).get("department") for task in tasks} - {None}
     return dict(Department.objects.filter(pk__in=ids).values_list("pk", "code")) if ids else {}
+
+
+def business_seconds_left(task: HandlingTask, exc, now=None) -> int | None:
+    """Working seconds from now (or, while paused, from the pause) to the task's deadline."""
+    due = parse_datetime((task.data or {}).get("due_at") or "")
+    if due is None or task.status not in OPEN:
+        return None
+    since = exc.paused_at or now or timezone.now()
+    return int(calendars_load().between((task.data or {}).get("department"), since, due).total_seconds())
 
 
 def task_payload(
@@ -234,6 +253,11 @@ def task_payload(
         ),
         "due_at": data.get("due_at"),
         "overdue": bool(data.get("overdue")),
+        # Working time left until the deadline on the department's calendar (negative: overdue),
+        # and whether the exception's clock is paused (the time left stands still then).
+        "business_seconds_left": business_seconds_left(task, exc),
+        "paused": exc.paused_at is not None,
+        "pause_reason": exc.pause_reason or None,
         "created_at": task.created.isoformat(),
         "finished_at": task.finished.isoformat() if task.finished else None,
         "outcome": data.get("outcome"),
@@ -246,8 +270,12 @@ def task_payload(
 
 
 def case_tasks(case: HandlingCase) -> QuerySet[HandlingTask]:
-    return HandlingTask.objects.filter(process_id=case.pk, flow_task_type__in=["HUMAN", "FUNCTION"]).order_by(
-        "created", "pk"
+    """The case's steps as people see them: its tasks and automatic actions (not the SLA ladder's
+    bookkeeping, whose tasks name the task they work for: ``data.host``)."""
+    return (
+        HandlingTask.objects.filter(process_id=case.pk, flow_task_type__in=["HUMAN", "FUNCTION"])
+        .exclude(data__has_key="host")
+        .order_by("created", "pk")
     )
 
 

@@ -22,11 +22,13 @@ from viewflow.workflow.timers import fire_due_timers
 
 from apps.accounts.models import User
 from apps.common.errors import DomainError
-from apps.exceptions import lifecycle
-from apps.exceptions.models import ExceptionEvent, HandlingRequest, OrderException, RootCause
+from apps.exceptions import lifecycle, sla
+from apps.exceptions.models import ExceptionEvent, HandlingRequest, Heartbeat, OrderException, RootCause
 from apps.formdesigner.document import DocumentError
 from apps.formdesigner.selectors import published_form
-from workflows import engine, live, selectors
+from apps.notifications.models import Notification
+from apps.notifications.services import notify
+from workflows import approvals, engine, escalation, live, selectors
 from workflows.flows import HandlingFlow
 from workflows.models import HandlingCase, HandlingTask
 
@@ -165,9 +167,47 @@ def cases_sweep(*, grace: timedelta = SWEEP_GRACE, batch: int = SWEEP_BATCH) -> 
     return SweepReport(started=started, ended=ended)
 
 
+HEARTBEAT_EVERY = timedelta(seconds=5)
+
+
 def timers_fire() -> int:
-    """Fire the due viewflow timers: step deadlines and wait steps (beat calls this every second)."""
+    """Fire the due viewflow timers: the SLA ladders and wait steps (beat calls this every second).
+
+    Each run also proves beat and a worker alive: the ``timers`` heartbeat moves (at most every
+    few seconds, one small write), which the console reads.
+    """
+    now = timezone.now()
+    if not Heartbeat.objects.filter(name="timers", at__gt=now - HEARTBEAT_EVERY).exists():
+        Heartbeat.objects.update_or_create(name="timers", defaults={"at": now})
     return fire_due_timers()
+
+
+# -- the SLA clock: pause and resume -----------------------------------------------------------
+
+
+def clock_pause(*, exception_id: int, actor: User | None, reason: str, note: str = "") -> OrderException:
+    """Pause the exception's clock (audited): its tasks' ladder timers stop until it resumes."""
+    with transaction.atomic():
+        exc = lifecycle.exception_pause(exception_id=exception_id, actor=actor, reason=reason, note=note)
+        case = selectors.open_case_of(exception_id)
+        if case is not None:
+            with HandlingFlow.lock(case.pk):
+                escalation.clocks_pause(case_id=case.pk)
+                for task in selectors.case_tasks(case).filter(status__in=selectors.OPEN, flow_task_type="HUMAN"):
+                    live.task_event(task, "task.updated")
+    return exc
+
+
+def clock_resume(*, exception_id: int, actor: User | None, note: str = "") -> OrderException:
+    """Resume it: every deadline and pending timer moves by the business time it was paused."""
+    with transaction.atomic():
+        exc, paused = lifecycle.exception_resume(exception_id=exception_id, actor=actor, note=note)
+        case = selectors.open_case_of(exception_id)
+        if case is not None:
+            with HandlingFlow.lock(case.pk):
+                for task in escalation.clocks_resume(case_id=case.pk, paused=paused):
+                    live.task_event(task, "task.updated")
+    return exc
 
 
 # -- what people do with tasks ---------------------------------------------------------------
@@ -255,6 +295,7 @@ def task_claim(*, task_id: int, actor: User) -> HandlingTask:
         task.assigned = timezone.now()
         task.save(update_fields=["assigned"])
         _place(task)
+        sla.responded(exception_id=selectors.case_of(task).exception_id)
         live.task_event(task, "task.assigned")
     return task
 
@@ -308,12 +349,21 @@ def _done(activation) -> None:
     """The task is decided: viewflow completes it and runs the flow on to the next step."""
     if activation.task.status == STATUS.ASSIGNED:
         activation.start(None)
+    # Its pending ladder timer goes first: the case may end with this task.
+    escalation.ladder_cancel(activation.task)
     activation.execute()
     live.task_event(activation.task, "task.completed")
 
 
 def task_complete(
-    *, task_id: int, actor: User, outcome: str, data: Any = None, root_cause: str = "", note: str = ""
+    *,
+    task_id: int,
+    actor: User,
+    outcome: str,
+    data: Any = None,
+    root_cause: str = "",
+    note: str = "",
+    proposal: Any = None,
 ) -> HandlingTask:
     """Complete a task with one of its step's outcomes; ``data`` must satisfy the step form.
 
@@ -357,6 +407,18 @@ def task_complete(
             raise DomainError(
                 code=TaskErrorCode.NOT_YOURS, field="owner", message=_("This task is someone else's."), status_code=403
             )
+        to = chosen["to"]
+        clean_proposal = None
+        if proposal:
+            if to != engine.RESOLVE or case.step == engine.ESCALATION:
+                raise DomainError(
+                    code="invalid", field="proposal", message=_("Propose a resolution with an outcome that resolves.")
+                )
+            exc = OrderException.objects.select_related("department").get(pk=case.exception_id)
+            clean_proposal, needs = approvals.proposal_check(proposal, exception=exc, department=exc.department)
+            if needs:
+                to = engine.ESCALATE
+                note = note or approvals.proposal_text(clean_proposal)
         task.data = {
             **(task.data or {}),
             "outcome": outcome,
@@ -364,13 +426,127 @@ def task_complete(
             "note": note,
             "root_cause": root_cause,
             "completed_by": actor.pk,
+            **({"proposal": clean_proposal} if clean_proposal else {}),
         }
         task.save(update_fields=["data"])
-        case.data = {**(case.data or {}), "decision": {"actor": actor.pk, "root_cause": root_cause, "note": note}}
+        decision = {"actor": actor.pk, "root_cause": root_cause, "note": note}
+        case.data = {**(case.data or {}), "decision": decision}
+        if clean_proposal:
+            case.data["proposal"] = {**clean_proposal, "by": actor.pk, "root_cause": root_cause}
         case.save(update_fields=["data"])
-        engine.advance(case, to=chosen["to"], reason=note)
+        sla.responded(exception_id=case.exception_id)
+        engine.advance(case, to=to, reason=note)
         _done(activation)
     return task
+
+
+def approval_decide(*, task_id: int, actor: User, decision: str, reason: str = "", user_id: Any = None) -> HandlingTask:
+    """A manager decides an approval: approve the proposal (a waiver needs the permission), reject
+    it back to the assignee, reassign to someone else, raise the severity (the approval stays
+    open), or dismiss the exception as not real. Each decision and its reason is in the audit trail.
+    """
+    if decision not in approvals.Decision.values:
+        raise DomainError(
+            code="invalid",
+            field="decision",
+            message=_("Choose one of: %(keys)s.") % {"keys": ", ".join(approvals.Decision.values)},
+        )
+    task = _task_for(actor, task_id)
+    if (task.data or {}).get("kind") != "approval":
+        raise DomainError(code="invalid", field="decision", message=_("This task is not an approval."))
+    case = selectors.case_of(task)
+    proposal = (case.data or {}).get("proposal") or {}
+    text = (reason or "").strip()
+    if decision != approvals.Decision.APPROVE or proposal.get("kind") == approvals.ProposalKind.WAIVE:
+        text = _reason(reason)
+    if len(text) > lifecycle.MAX_REASON:
+        raise DomainError(code="invalid", field="reason", message=_("At most 1000 characters."))
+    waiver = decision == approvals.Decision.APPROVE and proposal.get("kind") == approvals.ProposalKind.WAIVE
+    if waiver and not actor.has_perm(approvals.WAIVER_PERMISSION):
+        raise DomainError(
+            code="permission_denied",
+            field="decision",
+            message=_("Granting a waiver needs the permission to grant it."),
+            status_code=403,
+        )
+    if not _may_decide(actor, task):
+        raise DomainError(
+            code=TaskErrorCode.NOT_YOURS, field="owner", message=_("This approval is someone else's."), status_code=403
+        )
+    record = {"decision": decision, "reason": text, "proposal": approvals.proposal_text(proposal), "step": case.step}
+    if decision == approvals.Decision.RAISE_SEVERITY:
+        with task.activation() as activation:
+            _refuse_closed(activation.task)
+            lifecycle.exception_raise_severity(exception_id=case.exception_id, actor=actor, reason=text)
+            lifecycle.exception_note(
+                exception_id=case.exception_id, kind=ExceptionEvent.Kind.APPROVAL_DECIDED, actor=actor, **record
+            )
+            live.task_event(activation.task, "task.updated")
+        return task
+    if decision == approvals.Decision.REASSIGN:
+        target = _eligible_member(user_id, department_id=_case_department(case))
+        record["user"] = target.username
+    outcome = {
+        approvals.Decision.APPROVE: "approve",
+        approvals.Decision.REJECT: "reject",
+        approvals.Decision.REASSIGN: "reject",
+        approvals.Decision.DISMISS: "dismiss",
+    }[decision]
+    step = selectors.task_step(task, case)
+    if not any(item["key"] == outcome for item in step.get("outcomes") or []):
+        raise DomainError(code="invalid", field="decision", message=_("This approval cannot be decided that way."))
+    with transaction.atomic():
+        back_to = None
+        if decision == approvals.Decision.REJECT:
+            back_to = proposal.get("by") or _last_owner(case)
+        elif decision == approvals.Decision.REASSIGN:
+            back_to = target.pk
+        if back_to:
+            locked = HandlingCase.objects.get(pk=case.pk)
+            locked.data = {**(locked.data or {}), "back_to": back_to}
+            if decision != approvals.Decision.APPROVE:
+                locked.data.pop("proposal", None)
+            locked.save(update_fields=["data"])
+        lifecycle.exception_note(
+            exception_id=case.exception_id, kind=ExceptionEvent.Kind.APPROVAL_DECIDED, actor=actor, **record
+        )
+        root_cause = proposal.get("root_cause") or ("other" if decision == approvals.Decision.APPROVE else "")
+        note = text or approvals.proposal_text(proposal)
+        done = task_complete(task_id=task.pk, actor=actor, outcome=outcome, root_cause=root_cause, note=note)
+        if back_to and back_to != actor.pk:
+            notify(
+                user_ids=[back_to],
+                kind=Notification.Kind.DECISION,
+                message=lambda: _("A manager sent exception #%(number)s back to you: %(reason)s")
+                % {"number": case.exception_id, "reason": text},
+                exception_id=case.exception_id,
+            )
+    return done
+
+
+def _case_department(case: HandlingCase) -> int | None:
+    return OrderException.objects.filter(pk=case.exception_id).values_list("department_id", flat=True).first()
+
+
+def _last_owner(case: HandlingCase) -> int | None:
+    """Who had the case's last task step (where a rejected approval goes back to)."""
+    return (
+        HandlingTask.objects.filter(process_id=case.pk, flow_task_type="HUMAN", data__kind="task", owner__isnull=False)
+        .order_by("-created", "-pk")
+        .values_list("owner_id", flat=True)
+        .first()
+    )
+
+
+def _eligible_member(user_id: Any, *, department_id: int | None) -> User:
+    target = User.objects.filter(pk=user_id, is_active=True).first() if str(user_id or "").isdigit() else None
+    if target is None:
+        target = User.objects.filter(username=str(user_id or ""), is_active=True).first()
+    if target is None or (department_id and target.department_id != department_id):
+        raise DomainError(
+            code="not_eligible", field="user", message=_("Give an active member of the exception's department.")
+        )
+    return target
 
 
 def task_escalate(*, task_id: int, actor: User, reason: str) -> HandlingTask:

@@ -44,6 +44,16 @@ class Department(TimeStampedModel):
         blank=True,
         related_name="led_departments",
     )
+    # A refund or compensation above this amount needs a manager's approval (None: every one does).
+    approval_limit = models.DecimalField(
+        _("approval limit"),
+        max_digits=12,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        default=500,
+        help_text=_("Refunds and compensation above this amount need a manager's approval. Empty: all of them do."),
+    )
 
     class Meta:
         verbose_name = _("department")

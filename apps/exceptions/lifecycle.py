@@ -18,6 +18,7 @@ names the offending input.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -27,7 +28,16 @@ from django.utils.translation import gettext as _
 from apps.accounts.models import Department, Role, User
 from apps.common.errors import DomainError
 from apps.exceptions import handoff
-from apps.exceptions.models import ExceptionEvent, ExceptionStatus, HandlingRequest, OrderException, RootCause
+from apps.exceptions.calendars import calendars_load
+from apps.exceptions.models import (
+    ExceptionEvent,
+    ExceptionStatus,
+    HandlingRequest,
+    OrderException,
+    PauseReason,
+    RootCause,
+)
+from apps.rules.models import Severity
 
 Status = ExceptionStatus
 Kind = ExceptionEvent.Kind
@@ -41,6 +51,8 @@ class LifecycleErrorCode:
     REASON_REQUIRED = "reason_required"
     NOT_ELIGIBLE = "not_eligible"
     ALREADY_ACTIVE = "already_active"
+    ALREADY_PAUSED = "already_paused"
+    NOT_PAUSED = "not_paused"
 
 
 def _locked(exception_id: int) -> OrderException:
@@ -311,9 +323,97 @@ def exception_place(
     return exc
 
 
+@transaction.atomic
+def exception_pause(*, exception_id: int, actor: User | None, reason: str, note: str = "") -> OrderException:
+    """Stop the SLA clock while someone outside is waited for (an audited event, not a status).
+
+    ``reason`` is a ``PauseReason``; ``other`` needs a note. The deadlines stand still until
+    ``exception_resume``.
+    """
+    exc = _locked(exception_id)
+    _refuse_unless(exc, (Status.OPEN, Status.ASSIGNED, Status.IN_PROGRESS, Status.ESCALATED))
+    _check_department(actor, exc)
+    if reason not in PauseReason.values:
+        raise DomainError(
+            code="invalid",
+            field="reason",
+            message=_("A pause reason is one of %(codes)s.") % {"codes": ", ".join(PauseReason.values)},
+        )
+    text = _reason(note, required=reason == PauseReason.OTHER, field="note")
+    if exc.paused_at is not None:
+        raise DomainError(
+            code=LifecycleErrorCode.ALREADY_PAUSED,
+            field="status",
+            message=_("The clock is paused already."),
+            status_code=409,
+        )
+    exc.paused_at = timezone.now()
+    exc.pause_reason = reason
+    _save(exc, "paused_at", "pause_reason")
+    _record(exc, Kind.PAUSED, actor, reason=reason, note=text)
+    return exc
+
+
+@transaction.atomic
+def exception_resume(*, exception_id: int, actor: User | None, note: str = "") -> tuple[OrderException, timedelta]:
+    """Start the clock again: each deadline moves by the business time the pause lasted.
+
+    Returns the exception and that business time (a ``timedelta``).
+    """
+    exc = _locked(exception_id)
+    _check_department(actor, exc)
+    text = _reason(note, required=False, field="note")
+    if exc.paused_at is None:
+        raise DomainError(
+            code=LifecycleErrorCode.NOT_PAUSED, field="status", message=_("The clock is not paused."), status_code=409
+        )
+    calendars = calendars_load()
+    now = timezone.now()
+    paused = max(calendars.between(exc.department_id, exc.paused_at, now), timedelta(0))
+    if exc.first_response_due_at is not None:
+        exc.first_response_due_at = calendars.add(exc.department_id, exc.first_response_due_at, paused)
+    if exc.due_at is not None:
+        exc.due_at = calendars.add(exc.department_id, exc.due_at, paused)
+    since = exc.paused_at
+    exc.paused_at = None
+    exc.pause_reason = ""
+    _save(exc, "paused_at", "pause_reason", "first_response_due_at", "due_at")
+    _record(
+        exc,
+        Kind.RESUMED,
+        actor,
+        since=since.isoformat(),
+        paused_seconds=int(paused.total_seconds()),
+        due_at=exc.due_at.isoformat() if exc.due_at else "",
+        note=text,
+    )
+    return exc, paused
+
+
+@transaction.atomic
+def exception_raise_severity(*, exception_id: int, actor: User | None, reason: str) -> OrderException:
+    """A manager raises the severity one level (urgent stays urgent), with a reason."""
+    exc = _locked(exception_id)
+    _refuse_unless(exc, (Status.OPEN, Status.ASSIGNED, Status.IN_PROGRESS, Status.ESCALATED))
+    text = _reason(reason)
+    previous = exc.severity
+    raised = Severity.raised(previous)
+    if raised == previous:
+        raise DomainError(
+            code=LifecycleErrorCode.NOT_ALLOWED_NOW,
+            field="severity",
+            message=_("The severity is the highest already."),
+            status_code=409,
+        )
+    exc.severity = raised
+    _save(exc, "severity")
+    _record(exc, Kind.SEVERITY_RAISED, actor, previous=previous, severity=raised, reason=text)
+    return exc
+
+
 def exception_note(*, exception_id: int, kind: str, actor: User | None = None, **data: Any) -> ExceptionEvent:
     """Append an engine event that changes nothing on the exception (a step overdue, a case ended)."""
-    if kind not in (Kind.STEP_OVERDUE, Kind.CASE_ENDED):
+    if kind not in (Kind.STEP_OVERDUE, Kind.CASE_ENDED, Kind.REMINDED, Kind.LEAD_NOTIFIED, Kind.APPROVAL_DECIDED):
         raise ValueError(f"{kind} changes the exception: use its transition")
     exc = OrderException.objects.get(pk=exception_id)
     return _record(exc, kind, actor, **data)

@@ -11,7 +11,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import F, Q, Value
+from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
@@ -97,6 +98,15 @@ ENDED_STATUSES = (
 )
 
 
+class PauseReason(models.TextChoices):
+    """Why the clock of an exception is paused (SPEC §9.4): someone outside is being waited for."""
+
+    CUSTOMER = "customer", pgettext_lazy("pause reason", "Waiting for the customer")
+    CARRIER = "carrier", pgettext_lazy("pause reason", "Waiting for the carrier")
+    FINANCE = "finance", pgettext_lazy("pause reason", "Waiting for finance")
+    OTHER = "other", pgettext_lazy("pause reason", "Other")
+
+
 class OrderException(TimeStampedModel):
     """One detected exception of one rule on one order (or, for MISSING_ORDER, on a channel's order key)."""
 
@@ -161,10 +171,18 @@ class OrderException(TimeStampedModel):
     )
     details = models.JSONField(_("details"), default=dict, blank=True, encoder=DjangoJSONEncoder)
     root_cause = models.CharField(_("root cause"), max_length=16, choices=RootCause.choices, blank=True)
+    # The SLA clock (apps/exceptions/sla.py writes these): the first claim or step completion,
+    # each deadline's breach (recorded apart), and a pause while someone outside is waited for.
+    first_responded_at = models.DateTimeField(_("first response at"), null=True, blank=True)
+    first_response_breached_at = models.DateTimeField(_("first response breached at"), null=True, blank=True)
+    resolution_breached_at = models.DateTimeField(_("resolution breached at"), null=True, blank=True)
+    paused_at = models.DateTimeField(_("paused since"), null=True, blank=True)
+    pause_reason = models.CharField(_("pause reason"), max_length=16, choices=PauseReason.choices, blank=True)
 
     class Meta:
         verbose_name = _("order exception")
         verbose_name_plural = _("order exceptions")
+        permissions = [("grant_waiver", _("Can grant a waiver of a high or urgent exception"))]
         ordering = ["-detected_at", "-id"]
         constraints = [
             models.UniqueConstraint(
@@ -264,6 +282,19 @@ class ExceptionEvent(models.Model):
         ROUTED = "routed", pgettext_lazy("exception event", "Routed")
         STEP_OVERDUE = "step_overdue", pgettext_lazy("exception event", "Step overdue")
         CASE_ENDED = "case_ended", pgettext_lazy("exception event", "Handling ended")
+        # The SLA clock and its escalation ladder (apps/exceptions/sla.py, workflows/escalation.py).
+        PAUSED = "paused", pgettext_lazy("exception event", "Clock paused")
+        RESUMED = "resumed", pgettext_lazy("exception event", "Clock resumed")
+        FIRST_RESPONSE_BREACHED = (
+            "first_response_breached",
+            pgettext_lazy("exception event", "First response deadline missed"),
+        )
+        RESOLUTION_BREACHED = "resolution_breached", pgettext_lazy("exception event", "Resolution deadline missed")
+        REMINDED = "reminded", pgettext_lazy("exception event", "Reminder sent")
+        LEAD_NOTIFIED = "lead_notified", pgettext_lazy("exception event", "Lead notified")
+        # A manager's decision on an approval (data: decision, reason, proposal).
+        APPROVAL_DECIDED = "approval_decided", pgettext_lazy("exception event", "Manager decided")
+        SEVERITY_RAISED = "severity_raised", pgettext_lazy("exception event", "Severity raised")
 
     exception = models.ForeignKey(
         OrderException, verbose_name=_("exception"), on_delete=models.CASCADE, related_name="events"
@@ -443,3 +474,231 @@ class HandlingRequest(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.pk} → {self.exception_id}"
+
+
+# --- Business calendars and the escalation ladder (SPEC §9.4, §9.5, §10.6) ------------------
+
+
+class DayKind(models.TextChoices):
+    HOLIDAY = "holiday", pgettext_lazy("calendar day", "Holiday")
+    MAKE_UP = "make_up", pgettext_lazy("calendar day", "Make-up working day")
+
+
+class OfficialDay(models.Model):
+    """A public holiday or make-up working day (调休) of the State Council's calendar.
+
+    Loaded from the ``chinese-calendar`` package (``source=package``); an admin adds a year the
+    package does not have yet (``source=admin``). Loading again never overwrites an admin's row.
+    """
+
+    class Source(models.TextChoices):
+        PACKAGE = "package", _("chinese-calendar package")
+        ADMIN = "admin", _("Entered by an admin")
+
+    date = models.DateField(_("date"), unique=True)
+    kind = models.CharField(_("kind"), max_length=8, choices=DayKind.choices)
+    name = models.CharField(_("name"), max_length=64, blank=True)
+    source = models.CharField(_("source"), max_length=8, choices=Source.choices, default=Source.ADMIN)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("official holiday or make-up day")
+        verbose_name_plural = _("official holidays and make-up days")
+        ordering = ["date"]
+
+    def __str__(self) -> str:
+        return f"{self.date:%Y-%m-%d} {self.get_kind_display()}"
+
+
+def default_week() -> dict[str, list[list[str]]]:
+    shift = [["09:00", "12:00"], ["13:30", "18:00"]]
+    return {"mon": shift, "tue": shift, "wed": shift, "thu": shift, "fri": shift, "sat": [], "sun": []}
+
+
+class BusinessCalendar(TimeStampedModel):
+    """The working time of a department (``department`` empty: the company default), SPEC §10.6.
+
+    ``week`` maps ``mon`` … ``sun`` to the day's shifts (``[["09:00", "12:00"], ["13:30", "18:00"]]``);
+    a make-up working day keeps ``make_up_day_hours`` (empty: Monday's). The company's own
+    holidays and make-up days are its ``days``; ``official_calendar`` adds the State Council's.
+    """
+
+    department = models.OneToOneField(
+        "accounts.Department",
+        verbose_name=_("department"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="calendar",
+    )
+    time_zone = models.CharField(_("time zone"), max_length=64, default="Asia/Shanghai")
+    always_open = models.BooleanField(_("24×7"), default=False, help_text=_("Every hour of every day is working time."))
+    official_calendar = models.BooleanField(
+        _("official holidays"),
+        default=True,
+        help_text=_("Apply the State Council's public holidays and make-up working days."),
+    )
+    week = models.JSONField(_("working hours"), default=default_week)
+    make_up_day_hours = models.JSONField(_("hours of a make-up working day"), default=list, blank=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("changed by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("business calendar")
+        verbose_name_plural = _("business calendars")
+        ordering = ["department__code"]
+        constraints = [
+            models.UniqueConstraint(
+                Coalesce("department", Value(0)),
+                name="exceptions_calendar_one_company_default",
+                violation_error_message=_("There is one company calendar."),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return str(self.department) if self.department_id else str(_("Company calendar"))
+
+
+class CalendarDay(models.Model):
+    """A company holiday or make-up working day of one calendar (on top of the official ones)."""
+
+    calendar = models.ForeignKey(
+        BusinessCalendar, verbose_name=_("calendar"), on_delete=models.CASCADE, related_name="days"
+    )
+    date = models.DateField(_("date"))
+    kind = models.CharField(_("kind"), max_length=8, choices=DayKind.choices)
+    name = models.CharField(_("name"), max_length=64, blank=True)
+
+    class Meta:
+        verbose_name = _("company holiday or make-up day")
+        verbose_name_plural = _("company holidays and make-up days")
+        ordering = ["date"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["calendar", "date"],
+                name="exceptions_calendarday_once",
+                violation_error_message=_("This date is in the calendar already."),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.date:%Y-%m-%d} {self.get_kind_display()}"
+
+
+class EscalationLadder(TimeStampedModel):
+    """The escalation ladder of one severity: its levels fire in order of their moment."""
+
+    severity = models.CharField(_("severity"), max_length=8, choices=Severity.choices, unique=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("changed by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("escalation ladder")
+        verbose_name_plural = _("escalation ladders")
+        ordering = ["severity"]
+
+    def __str__(self) -> str:
+        return str(Severity(self.severity).label) if self.severity in Severity.values else self.severity
+
+
+class EscalationLevel(models.Model):
+    """One rung: when (a share of a deadline, its breach, or the breach plus a period) and what."""
+
+    class Clock(models.TextChoices):
+        RESOLUTION = "resolution", pgettext_lazy("sla clock", "Resolution deadline")
+        FIRST_RESPONSE = "first_response", pgettext_lazy("sla clock", "First response deadline")
+
+    class Trigger(models.TextChoices):
+        SHARE = "share", pgettext_lazy("ladder trigger", "A share of the deadline")
+        BREACH = "breach", pgettext_lazy("ladder trigger", "At the breach")
+        AFTER_BREACH = "after_breach", pgettext_lazy("ladder trigger", "A period after the breach")
+
+    class Action(models.TextChoices):
+        REMIND = "remind", pgettext_lazy("ladder action", "Remind the assignee")
+        NOTIFY_LEAD = "notify_lead", pgettext_lazy("ladder action", "Notify the lead and mark escalated")
+        APPROVAL = "approval", pgettext_lazy("ladder action", "Open a manager approval")
+        REASSIGN_LEAD = "reassign_lead", pgettext_lazy("ladder action", "Reassign to the lead")
+
+    ladder = models.ForeignKey(
+        EscalationLadder, verbose_name=_("ladder"), on_delete=models.CASCADE, related_name="levels"
+    )
+    position = models.PositiveIntegerField(_("position"), default=0)
+    clock = models.CharField(_("deadline"), max_length=16, choices=Clock.choices, default=Clock.RESOLUTION)
+    trigger = models.CharField(_("when"), max_length=16, choices=Trigger.choices)
+    share_percent = models.PositiveSmallIntegerField(
+        _("share (%)"), null=True, blank=True, help_text=_("For a share: how much of the deadline has passed.")
+    )
+    after = models.CharField(
+        _("period after the breach"),
+        max_length=8,
+        blank=True,
+        help_text=_("For a period after the breach, in business time: 30m, 2h, 1d (s for seconds)."),
+    )
+    action = models.CharField(_("action"), max_length=16, choices=Action.choices)
+
+    class Meta:
+        verbose_name = _("escalation level")
+        verbose_name_plural = _("escalation levels")
+        ordering = ["ladder", "position", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(trigger="share") | Q(share_percent__gte=1, share_percent__lte=99),
+                name="exceptions_escalationlevel_share_range",
+                violation_error_message=_("A share is between 1 and 99 %."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.ladder} #{self.position}"
+
+
+class TimerFiring(models.Model):
+    """One firing of an SLA timer: when it was due, when it fired, and so its lag (SPEC §9.5).
+
+    ``timer_task_id`` is the viewflow timer task that fired; it is unique, so a timer is acted on once
+    even when two dispatchers meet it.
+    """
+
+    timer_task_id = models.BigIntegerField(_("timer task"), unique=True)
+    exception = models.ForeignKey(
+        OrderException, verbose_name=_("exception"), on_delete=models.CASCADE, related_name="timer_firings"
+    )
+    due_at = models.DateTimeField(_("due at"))
+    fired_at = models.DateTimeField(_("fired at"))
+    lag_ms = models.IntegerField(_("lag (ms)"))
+    actions = models.JSONField(_("actions"), default=list, blank=True)
+
+    class Meta:
+        verbose_name = _("timer firing")
+        verbose_name_plural = _("timer firings")
+        ordering = ["-fired_at"]
+        indexes = [models.Index(fields=["fired_at"], name="exc_timerfiring_fired_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.timer_task_id} +{self.lag_ms} ms"
+
+
+class Heartbeat(models.Model):
+    """The last time a periodic job ran (``timers``: the beat-driven timer dispatcher)."""
+
+    name = models.CharField(_("name"), max_length=32, unique=True)
+    at = models.DateTimeField(_("at"))
+
+    class Meta:
+        verbose_name = _("heartbeat")
+        verbose_name_plural = _("heartbeats")
+
+    def __str__(self) -> str:
+        return f"{self.name} @ {self.at:%H:%M:%S}"

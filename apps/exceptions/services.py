@@ -28,6 +28,8 @@ from django.utils import timezone, translation
 
 from apps.accounts.models import Department
 from apps.exceptions import evidence, handoff, selectors
+from apps.exceptions.calendar import add_business_time
+from apps.exceptions.calendars import Calendars, calendars_load
 from apps.exceptions.models import (
     ACTIVE_STATUSES,
     ExceptionEvent,
@@ -123,6 +125,8 @@ class GradingTable:
 
     rows: tuple[GradingRow, ...]
     high_value_amount: Decimal
+    # The departments' business calendars: deadlines count working time (SPEC §9.4).
+    calendars: Calendars
 
     def decide(
         self,
@@ -158,12 +162,13 @@ class GradingTable:
         if amount is not None and amount > self.high_value_amount:
             severity = Severity.raised(severity)
         resolution = resolution or first_response * RESOLUTION_FACTOR
+        calendar = self.calendars.for_department(department.pk if department is not None else None)
         return Grade(
             severity=severity,
             department=department,
             handling=handling,
-            first_response_due_at=at + timedelta(minutes=first_response),
-            due_at=at + timedelta(minutes=resolution),
+            first_response_due_at=add_business_time(calendar, at, timedelta(minutes=first_response)),
+            due_at=add_business_time(calendar, at, timedelta(minutes=resolution)),
             notify_channels=tuple(notify),
             grading_rule_id=row.id if row is not None else None,
         )
@@ -171,7 +176,9 @@ class GradingTable:
 
 def grading_table() -> GradingTable:
     """Load the active grading rows and the high-value threshold once, for grading many exceptions."""
-    return GradingTable(rows=selectors.grading_rows(), high_value_amount=high_value_amount())
+    return GradingTable(
+        rows=selectors.grading_rows(), high_value_amount=high_value_amount(), calendars=calendars_load()
+    )
 
 
 def grading_decide(

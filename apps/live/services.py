@@ -28,6 +28,8 @@ EVENT_TYPES = frozenset(
         "task.completed",
         "task.canceled",
         "exception.updated",
+        # An in-app notification for one person (apps/notifications); its payload is under "task".
+        "notification.created",
     }
 )
 

@@ -7,13 +7,14 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+import time_machine
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from viewflow.workflow.models import Task
 from viewflow.workflow.status import STATUS
 
 from apps.exceptions import lifecycle
-from apps.exceptions.models import ExceptionEvent, HandlingRequest, OrderException
+from apps.exceptions.models import ExceptionEvent, HandlingRequest, OrderException, TimerFiring
 from apps.exceptions.services import exceptions_sync
 from apps.orders.models import PurchaseRequest
 from apps.rules.models import Category
@@ -241,23 +242,42 @@ def test_call_back_corrections_reach_the_order_and_detection_clears_it(engine_ru
     assert HandlingCase.objects.get(exception=exc).finished is not None
 
 
-def test_step_deadline_fires_as_a_viewflow_timer(raise_exception, engine_run, finance_user):
+def _at_next_timer(case_id):
+    """Travel to the moment the case's pending timer is due (the ladder acts on due points only)."""
+    timer = Task.objects.get(process_id=case_id, flow_task_type="TIMER", status=STATUS.SCHEDULED)
+    return time_machine.travel(timer.scheduled + timedelta(seconds=1), tick=True)
+
+
+def test_step_deadline_runs_the_ladder_on_viewflow_timers(raise_exception, engine_run, finance_user):
     exc = raise_exception(Category.PAYMENT)
     engine_run()
     task = only_task(finance_user)
+    # The payment check's 30-minute deadline: the ladder's first point is its 80 % reminder.
+    timer = Task.objects.get(process_id=task.process_id, flow_task_type="TIMER", status=STATUS.SCHEDULED)
+    assert abs((timer.scheduled - timezone.now()) - timedelta(minutes=24)) < timedelta(minutes=1)
+    assert [p["action"] for p in task.data["ladder"]][:2] == ["remind", "breach"]
+    with _at_next_timer(task.process_id):
+        assert services.timers_fire() == 1
+    assert exc.events.filter(kind=ExceptionEvent.Kind.REMINDED).exists()
+    # The next point waits on a timer of its own, at the deadline.
     timer = Task.objects.get(process_id=task.process_id, flow_task_type="TIMER", status=STATUS.SCHEDULED)
     assert abs((timer.scheduled - timezone.now()) - timedelta(minutes=30)) < timedelta(minutes=1)
-    Task.objects.filter(pk=timer.pk).update(scheduled=timezone.now() - timedelta(seconds=1))
-
-    assert services.timers_fire() == 1
+    with _at_next_timer(task.process_id):
+        assert services.timers_fire() == 1
     task.refresh_from_db()
     assert task.data["overdue"] is True
     assert task.status == STATUS.NEW  # non-interrupting: the task stays open
     assert exc.events.filter(kind=ExceptionEvent.Kind.STEP_OVERDUE).exists()
+    exc.refresh_from_db()
+    assert exc.status == OrderException.Status.ESCALATED  # the breach notified the lead
+    assert exc.first_response_breached_at is not None  # nobody claimed it in time either
+    assert exc.events.filter(kind=ExceptionEvent.Kind.FIRST_RESPONSE_BREACHED).count() == 1
+    assert TimerFiring.objects.filter(exception=exc).count() == 2
     assert services.timers_fire() == 0
-    # Completing the task disarms nothing twice and the case still ends.
+    # Completing the task cancels its pending ladder timer and the case still ends.
     services.task_complete(task_id=task.pk, actor=finance_user, outcome="found", data=PAYMENT_FOUND)
     assert HandlingCase.objects.get(exception=exc).status == STATUS.DONE
+    assert not Task.objects.filter(process_id=task.process_id, status=STATUS.SCHEDULED).exists()
 
 
 def test_highest_priority_workflow_wins_and_applies_without_restart(raise_exception, engine_run, finance_user):
