@@ -36,12 +36,21 @@ def _calendars_always_open(request):
     outcome does not depend on the hour or the day it runs, database tests count on 24×7
     calendars; the tests of calendars themselves keep the seeded ones
     (``@pytest.mark.business_calendars``)."""
-    if request.node.get_closest_marker("django_db") is None or request.node.get_closest_marker("business_calendars"):
+    if request.node.get_closest_marker("business_calendars"):
         return
-    request.getfixturevalue("_django_db_helper")
+    if request.node.get_closest_marker("django_db") is not None:
+        request.getfixturevalue("_django_db_helper")
+    else:
+        using = [name for name in ("transactional_db", "db") if name in request.fixturenames]
+        if not using:
+            return
+        request.getfixturevalue(using[0])
+    from django.utils import timezone
+
     from apps.exceptions.models import BusinessCalendar
 
-    BusinessCalendar.objects.update(always_open=True)
+    # updated_at moves too: that is how a process notices a calendar changed (calendars_load).
+    BusinessCalendar.objects.update(always_open=True, updated_at=timezone.now())
 
 
 @pytest.fixture
