@@ -330,6 +330,9 @@ SPECTACULAR_SETTINGS = {
         "ExceptionStatusEnum": "apps.exceptions.models.ExceptionStatus",
         "TaskStatusEnum": ["queued", "assigned", "done", "canceled"],
         "TaskKindEnum": ["task", "approval"],
+        # A pause's reason (the pause input's "reason", the exception's and the task's "pause_reason").
+        "PauseReasonEnum": "apps.exceptions.models.PauseReason",
+        "ProposalKindEnum": "workflows.approvals.ProposalKind",
     },
 }
 

@@ -206,20 +206,22 @@ def department_codes(tasks) -> dict[int, str]:
     return dict(Department.objects.filter(pk__in=ids).values_list("pk", "code")) if ids else {}
 
 
-def business_seconds_left(task: HandlingTask, exc, now=None) -> int | None:
-    """Working seconds from now (or, while paused, from the pause) to the task's deadline."""
+def business_seconds_left(task: HandlingTask, exc, *, calendars=None, now=None) -> int | None:
+    """Working seconds from now (or, while paused, from the pause) to the task's deadline. Pass
+    ``calendars`` (``calendars_load()``) when rendering many."""
     due = parse_datetime((task.data or {}).get("due_at") or "")
     if due is None or task.status not in OPEN:
         return None
     since = exc.paused_at or now or timezone.now()
-    return int(calendars_load().between((task.data or {}).get("department"), since, due).total_seconds())
+    calendars = calendars if calendars is not None else calendars_load()
+    return int(calendars.between((task.data or {}).get("department"), since, due).total_seconds())
 
 
 def task_payload(
-    task: HandlingTask, *, with_schema: bool = True, departments: dict[int, str] | None = None
+    task: HandlingTask, *, with_schema: bool = True, departments: dict[int, str] | None = None, calendars=None
 ) -> dict[str, Any]:
     """A task as SPEC §9.6 lists it (the API's and the live socket's shape). Pass ``departments``
-    (``department_codes``) when rendering many."""
+    (``department_codes``) and ``calendars`` (``calendars_load()``) when rendering many."""
     case = case_of(task)
     step = task_step(task, case)
     exc = case.exception
@@ -255,7 +257,7 @@ def task_payload(
         "overdue": bool(data.get("overdue")),
         # Working time left until the deadline on the department's calendar (negative: overdue),
         # and whether the exception's clock is paused (the time left stands still then).
-        "business_seconds_left": business_seconds_left(task, exc),
+        "business_seconds_left": business_seconds_left(task, exc, calendars=calendars),
         "paused": exc.paused_at is not None,
         "pause_reason": exc.pause_reason or None,
         "created_at": task.created.isoformat(),

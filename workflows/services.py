@@ -524,6 +524,11 @@ def approval_decide(*, task_id: int, actor: User, decision: str, reason: str = "
     return done
 
 
+def _is_id(value: Any) -> bool:
+    text = str(value or "")
+    return text.isascii() and text.isdigit()
+
+
 def _case_department(case: HandlingCase) -> int | None:
     return OrderException.objects.filter(pk=case.exception_id).values_list("department_id", flat=True).first()
 
@@ -539,7 +544,7 @@ def _last_owner(case: HandlingCase) -> int | None:
 
 
 def _eligible_member(user_id: Any, *, department_id: int | None) -> User:
-    target = User.objects.filter(pk=user_id, is_active=True).first() if str(user_id or "").isdigit() else None
+    target = User.objects.filter(pk=user_id, is_active=True).first() if _is_id(user_id) else None
     if target is None:
         target = User.objects.filter(username=str(user_id or ""), is_active=True).first()
     if target is None or (department_id and target.department_id != department_id):
@@ -591,7 +596,7 @@ def task_reassign(*, task_id: int, actor: User, user_id: Any, reason: str) -> Ha
             message=_("Only the department's lead or a manager may reassign a task."),
             status_code=403,
         )
-    target = User.objects.filter(pk=user_id, is_active=True).first() if str(user_id).isdigit() else None
+    target = User.objects.filter(pk=user_id, is_active=True).first() if _is_id(user_id) else None
     if target is None:
         target = User.objects.filter(username=str(user_id or ""), is_active=True).first()
     kind = (task.data or {}).get("kind")

@@ -32,6 +32,15 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
     | {"authtoken.view_token", "authtoken.add_token", "authtoken.change_token", "authtoken.delete_token"}
     | _perms("exceptions", ("orderexception", "gradingrule"), ("view", "add", "change", "delete"))
     | _perms("exceptions", ("exceptionevent",), ("view",))
+    # SLA (SPEC §9.4, §9.5): business calendars and escalation ladders are configured; the
+    # timer firings (their lag) and the dispatcher's heartbeat are only read.
+    | _perms(
+        "exceptions",
+        ("businesscalendar", "calendarday", "officialday", "escalationladder", "escalationlevel"),
+        ("view", "add", "change", "delete"),
+    )
+    | _perms("exceptions", ("timerfiring", "heartbeat"), ("view",))
+    | {"exceptions.grant_waiver"}
     | _perms("rules", ("exceptionrule",), ("view", "add", "change", "delete"))
     # The form designer: drafts are edited and published; published versions and the history
     # are only read (the database refuses to change a version).
@@ -66,6 +75,9 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
     Role.MANAGER: _perms("orders", ORDER_MODELS, ("view",))
     | _perms("accounts", ("department", "user"), ("view",))
     | _perms("exceptions", ("orderexception", "gradingrule", "exceptionevent"), ("view",))
+    | _perms("exceptions", ("businesscalendar", "escalationladder"), ("view",))
+    # Waiving a high or urgent exception is a manager's decision (SPEC §9.5).
+    | {"exceptions.grant_waiver"}
     | _perms("rules", ("exceptionrule",), ("view",))
     | _perms("workflows", ("handlingtask",), ("view", "change")),
 }

@@ -12,7 +12,7 @@ from rest_framework import generics, serializers
 from apps.accounts.models import Department
 from apps.common.fields import ID_MAX, OutputModelSerializer, StrictIsoDateTimeFilter
 from apps.exceptions import evidence, selectors
-from apps.exceptions.models import ExceptionEvent, ExceptionStatus, OrderException
+from apps.exceptions.models import ExceptionEvent, ExceptionStatus, OrderException, PauseReason
 from apps.rules.models import Severity
 
 # --- Filters ------------------------------------------------------------------------------------
@@ -104,6 +104,16 @@ class ExceptionFilter(django_filters.FilterSet):
 # --- Output -------------------------------------------------------------------------------------
 
 
+class PauseReasonOutputField(serializers.ChoiceField):
+    """Why the exception's clock is paused; null while it runs (the column holds "")."""
+
+    def __init__(self, **kwargs):
+        super().__init__(choices=PauseReason.choices, allow_null=True, read_only=True, **kwargs)
+
+    def to_representation(self, value):
+        return value or None
+
+
 class ExceptionOutput(OutputModelSerializer):
     order = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
     type = serializers.SlugRelatedField(source="rule", slug_field="code", read_only=True)
@@ -111,6 +121,7 @@ class ExceptionOutput(OutputModelSerializer):
     assignee = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     # Rendered in the request's language from the rule and the stored details (apps/exceptions/evidence.py).
     summary = serializers.SerializerMethodField()
+    pause_reason = PauseReasonOutputField()
 
     class Meta:
         model = OrderException
@@ -136,6 +147,13 @@ class ExceptionOutput(OutputModelSerializer):
             "first_response_due_at",
             "last_detected_at",
             "closed_at",
+            # The SLA clock (SPEC §9.4): the first response, each deadline's breach (recorded
+            # apart) and a pause with its reason.
+            "first_responded_at",
+            "first_response_breached_at",
+            "resolution_breached_at",
+            "paused_at",
+            "pause_reason",
         )
 
     @extend_schema_field(OpenApiTypes.STR)

@@ -10,6 +10,7 @@ app_name = "api-v1"
 urlpatterns = [
     path("", include("apps.orders.urls")),
     path("", include("apps.exceptions.urls")),
+    path("", include("apps.exceptions.config_urls")),
     path("", include("apps.formdesigner.urls")),
     path("", include("workflows.api_urls")),
     path("", include("workflows.config_urls")),

@@ -11,6 +11,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from apps.exceptions.calendars import calendars_load
 from apps.exceptions.models import ExceptionEvent, ExceptionStatus, OrderException
 from apps.exceptions.services import (
     exceptions_sync,
@@ -283,6 +284,7 @@ def test_orders_that_do_not_exist_are_ignored(stock_rule):
 
 def test_a_sync_costs_the_same_queries_for_three_orders_as_for_thirty(stock_rule):
     """No query per order (beyond SQLite's 999-parameter INSERT batches, which thirty orders stay within)."""
+    calendars_load()  # the business calendars are read once per process (then one query says they're current)
 
     def queries_for(count: int) -> int:
         orders = OrderFactory.create_batch(count)
