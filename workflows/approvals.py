@@ -17,6 +17,7 @@ from django.utils.translation import pgettext_lazy
 
 from apps.accounts.models import Department
 from apps.common.errors import DomainError
+from apps.exceptions.evidence import money_text
 from apps.exceptions.models import OrderException
 from apps.rules.models import Severity
 
@@ -91,7 +92,7 @@ def proposal_text(proposal: dict | None) -> str:
     kind = ProposalKind(proposal["kind"]).label if proposal.get("kind") in ProposalKind.values else proposal.get("kind")
     parts = [str(kind)]
     if proposal.get("amount"):
-        parts.append(f"¥{proposal['amount']}")
+        parts.append(money_text(proposal["amount"]))
     if proposal.get("note"):
         parts.append(proposal["note"])
     return " · ".join(parts)

@@ -38,6 +38,7 @@ from apps.notifications.models import Notification
 from apps.notifications.services import notify
 from workflows import live
 from workflows.models import HandlingCase, HandlingTask
+from workflows.selectors import name_in_language
 
 logger = logging.getLogger(__name__)
 
@@ -189,6 +190,11 @@ def _lead_id(host: HandlingTask, exc: OrderException) -> int | None:
 def _act(point: dict[str, Any], *, case: HandlingCase, host: HandlingTask, exc: OrderException) -> str:
     action = point["action"]
     step = (host.data or {}).get("step", "")
+    names = next((item.get("name") for item in case.steps if item["key"] == step), None) or {}
+
+    def step_name() -> str:  # in the language of the message being written
+        return name_in_language(names) or step
+
     due = (host.data or {}).get("due_at")
     if action == BREACH:
         if point["clock"] == Clock.FIRST_RESPONSE:
@@ -212,7 +218,7 @@ def _act(point: dict[str, Any], *, case: HandlingCase, host: HandlingTask, exc: 
             user_ids=[target],
             kind=Notification.Kind.REMINDER,
             message=lambda: _("Exception %(number)s: the deadline of “%(step)s” is near (due %(due)s).")
-            % {"number": number, "step": step, "due": _local(due)},
+            % {"number": number, "step": step_name(), "due": _local(due)},
             exception_id=exc.pk,
             task_id=host.pk,
         )
@@ -226,7 +232,7 @@ def _act(point: dict[str, Any], *, case: HandlingCase, host: HandlingTask, exc: 
             user_ids=[lead],
             kind=Notification.Kind.BREACH,
             message=lambda: _("Exception %(number)s missed the deadline of “%(step)s” (due %(due)s).")
-            % {"number": number, "step": step, "due": _local(due)},
+            % {"number": number, "step": step_name(), "due": _local(due)},
             exception_id=exc.pk,
             task_id=host.pk,
         )

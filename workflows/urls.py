@@ -14,4 +14,10 @@ urlpatterns = [
     path("tasks/<int:task_id>/complete/", views.task_complete, name="complete"),
     path("tasks/<int:task_id>/handback/", views.task_hand_back, name="handback"),
     path("tasks/<int:task_id>/escalate/", views.task_escalate, name="escalate"),
+    path("tasks/<int:task_id>/pause/", views.task_pause, name="pause"),
+    path("tasks/<int:task_id>/resume/", views.task_resume, name="resume"),
+    path("tasks/<int:task_id>/decide/", views.task_decide, name="decide"),
+    path("notifications/", views.notifications, name="notifications"),
+    path("notifications/bell/", views.notifications_bell, name="bell"),
+    path("notifications/read/", views.notifications_mark_read, name="notifications-read"),
 ]

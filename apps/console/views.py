@@ -58,7 +58,7 @@ def manager(request: HttpRequest) -> HttpResponse:
     ids = list(departments.values_list("pk", flat=True))
     context = {
         # Approvals and escalations wait in the manager's own tasks, in the workspace.
-        "decisions": task_selectors.tasks_for(request.user, scope="mine").count(),
+        "decisions": task_selectors.tasks_for(request.user, scope="approvals").count(),
         "overview": selectors.department_overview(department_ids=ids, now=timezone.now()),
         "exceptions": selectors.department_open_exceptions(department_ids=ids, limit=MANAGER_LIST_LIMIT),
     }

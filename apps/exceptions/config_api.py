@@ -217,7 +217,8 @@ ClockField = enum_field(list(EscalationLevel.Clock.values))
 TriggerField = enum_field(list(EscalationLevel.Trigger.values))
 LadderActionField = enum_field(list(EscalationLevel.Action.values))
 _TRIGGER_HELP = gettext_lazy(
-    "share (when that many percent of the deadline have passed), breach (at the deadline) or after_breach (the period after it)."
+    "share (when that many percent of the deadline have passed), breach (at the deadline) or after_breach"
+    " (the period after it)."
 )
 _ACTION_HELP = gettext_lazy(
     "remind (the assignee), notify_lead (and mark the exception escalated), approval (a manager's) "

@@ -29,7 +29,7 @@ from django.utils.translation import gettext_lazy
 
 from apps.accounts.models import Department
 from apps.common.i18n import localized
-from apps.exceptions.models import ExceptionEvent, OrderException, RootCause
+from apps.exceptions.models import ExceptionEvent, OrderException, PauseReason, RootCause
 from apps.orders.models import Channel, Order, Payment
 from apps.rules import selectors as rule_selectors
 from apps.rules.models import ExceptionRule, Severity
@@ -626,6 +626,115 @@ def _severity_label(value: Any) -> str:
         return str(value)
 
 
+def _step_name(event: ExceptionEvent, key: str) -> str:
+    """A handling step's name in the active language, from the exception's cases (read once per
+    exception and kept on it, so a long audit trail costs one query); the key if none has it."""
+    exception = event.exception
+    names = getattr(exception, "_og_step_names", None)
+    if names is None:
+        names = {}
+        for steps in exception.cases.values_list("steps", flat=True):
+            for step in steps or []:
+                if isinstance(step, Mapping) and isinstance(step.get("name"), Mapping):
+                    names.setdefault(step.get("key"), step["name"])
+        exception._og_step_names = names
+    name = names.get(key)
+    if not name:
+        return key
+    return localized(name.get("zh-hans") or name.get("en") or key, name.get("en") or "")
+
+
+def _with_note(text: str, note: Any) -> str:
+    if isinstance(note, str) and note.strip():
+        return text + " " + note.strip()
+    return text
+
+
+def _pause_label(value: Any) -> str:
+    try:
+        return str(PauseReason(value).label)
+    except ValueError:
+        return str(value or "?")
+
+
+def _sla_event_text(event: ExceptionEvent, data: Mapping) -> str | None:
+    """The SLA clock, its escalation ladder and a manager's approval as sentences (None: another kind)."""
+    kind = event.kind
+    if kind == ExceptionEvent.Kind.PAUSED:
+        return _with_note(
+            _("Clock paused: %(reason)s.") % {"reason": _pause_label(data.get("reason"))}, data.get("note")
+        )
+    if kind == ExceptionEvent.Kind.RESUMED:
+        paused = _seconds_text(int(data.get("paused_seconds") or 0))
+        if data.get("due_at"):
+            text = _("Clock resumed after %(paused)s paused (business time); resolution now due %(due)s.") % {
+                "paused": paused,
+                "due": time_text(data["due_at"]),
+            }
+        else:
+            text = _("Clock resumed after %(paused)s paused (business time); the deadlines moved by as much.") % {
+                "paused": paused
+            }
+        return _with_note(text, data.get("note"))
+    if kind in (ExceptionEvent.Kind.FIRST_RESPONSE_BREACHED, ExceptionEvent.Kind.RESOLUTION_BREACHED):
+        first = kind == ExceptionEvent.Kind.FIRST_RESPONSE_BREACHED
+        if data.get("due_at"):
+            due = {"due": time_text(data["due_at"])}
+            return (
+                _("First-response deadline missed (due %(due)s).") % due
+                if first
+                else _("Resolution deadline missed (due %(due)s).") % due
+            )
+        return _("First-response deadline missed.") if first else _("Resolution deadline missed.")
+    if kind == ExceptionEvent.Kind.REMINDED:
+        facts = {"step": _step_name(event, data.get("step", "")), "user": data.get("user") or "?"}
+        return _("Reminder sent to %(user)s: the deadline of “%(step)s” is near.") % facts
+    if kind == ExceptionEvent.Kind.LEAD_NOTIFIED:
+        facts = {"step": _step_name(event, data.get("step", "")), "user": data.get("user", "")}
+        if facts["user"]:
+            return _("The department's lead %(user)s was told that “%(step)s” missed its deadline.") % facts
+        return _("“%(step)s” missed its deadline; the department has no lead to tell.") % facts
+    if kind == ExceptionEvent.Kind.SEVERITY_RAISED:
+        text = _("Severity raised from %(previous)s to %(severity)s.") % {
+            "previous": _severity_label(data.get("previous", "")),
+            "severity": _severity_label(data.get("severity", "")),
+        }
+        return _with_note(text, data.get("reason"))
+    if kind == ExceptionEvent.Kind.APPROVAL_DECIDED:
+        return _decision_text(data)
+    return None
+
+
+def _decision_text(data: Mapping) -> str:
+    """A manager's decision on an approval, with the proposal it was about and the reason."""
+    decision = data.get("decision")
+    reason = data.get("reason") if isinstance(data.get("reason"), str) else ""
+    proposal = data.get("proposal") if isinstance(data.get("proposal"), str) else ""
+    if decision == "approve":
+        text = (
+            _("Manager approved the proposal: %(proposal)s.") % {"proposal": proposal}
+            if proposal
+            else _("Manager approved the resolution.")
+        )
+    elif decision == "reject":
+        text = (
+            _("Manager rejected the proposal (%(proposal)s) and sent it back.") % {"proposal": proposal}
+            if proposal
+            else _("Manager sent it back to the assignee.")
+        )
+    elif decision == "reassign":
+        text = _("Manager reassigned it to %(user)s.") % {"user": data.get("user") or "?"}
+    elif decision == "raise_severity":
+        text = _("Manager raised the severity.")
+    elif decision == "dismiss":
+        text = _("Manager dismissed it as not real.")
+    else:
+        text = _("Manager decided.")
+    if reason.strip():
+        text += " " + _("Reason: %(reason)s") % {"reason": reason.strip()}
+    return text
+
+
 def event_text(event: ExceptionEvent) -> str:
     """One sentence in the active language for an audit-trail event, from its kind and data.
 
@@ -678,6 +787,9 @@ def event_text(event: ExceptionEvent) -> str:
         if data.get("note"):
             text += " " + data["note"]
         return text
+    sla = _sla_event_text(event, data)
+    if sla is not None:
+        return sla
     label = capfirst(str(event.get_kind_display()))
     if isinstance(data.get("reason"), str) and data["reason"].strip():
         return _("%(event)s: %(note)s") % {"event": label, "note": data["reason"].strip()}

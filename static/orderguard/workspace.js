@@ -3,18 +3,30 @@
  *
  * The list page re-fetches its list (the htmx partial, trigger "og-refresh") on every task or
  * exception event and after a reconnect, debounced: a burst of events costs one request, and the
- * server stays the only renderer. The task page compares an event about its own task with what it
- * shows and, when the task changed under the user, shows a banner with a reload link.
+ * server stays the only renderer. Whatever tab is open (a manager's approvals too) re-reads itself,
+ * counts included. The task page compares an event about its own task with what it shows and, when
+ * the task changed under the user, shows a banner with a reload link.
+ *
+ * A "notification.created" event re-fetches the header's bell (trigger "og-notify"): its unread
+ * count and its list, newest first, as the server renders them in the page's language.
  */
 (function () {
   "use strict";
 
   var DEBOUNCE_MS = 150;
   var timer = null;
+  var bellTimer = null;
 
   function concerns(message) {
     var type = (message && message.type) || "";
     return type.indexOf("task.") === 0 || type.indexOf("exception.") === 0;
+  }
+
+  function refreshBell() {
+    clearTimeout(bellTimer);
+    bellTimer = setTimeout(function () {
+      if (window.htmx) window.htmx.trigger(document.body, "og-notify");
+    }, DEBOUNCE_MS);
   }
 
   function refreshList() {
@@ -34,6 +46,8 @@
       return page.dataset.msgAssigned.replace("{name}", task.assignee.name || task.assignee.username || "");
     }
     if (task.overdue && page.dataset.overdue !== "1") return page.dataset.msgOverdue;
+    if (task.paused === true && page.dataset.paused !== "1") return page.dataset.msgPaused;
+    if (task.paused === false && page.dataset.paused === "1") return page.dataset.msgResumed;
     if (task.status !== page.dataset.status) return page.dataset.msgChanged;
     return "";
   }
@@ -68,9 +82,16 @@
 
   document.addEventListener("og:live", function (event) {
     var message = event.detail || {};
+    if (message.type === "notification.created") {
+      refreshBell();
+      return;
+    }
     if (!concerns(message)) return;
     refreshList();
     watchTask(message);
   });
-  document.addEventListener("og:live-reconnected", refreshList);
+  document.addEventListener("og:live-reconnected", function () {
+    refreshList();
+    refreshBell();
+  });
 })();

@@ -22,4 +22,4 @@ def test_the_manager_page_counts_the_approvals_waiting(raise_exception, engine_r
 
     page = client.get("/manager/").content.decode()
     assert "1 approval or escalated task is assigned to you." in page
-    assert "/workspace/?scope=mine" in page
+    assert "/workspace/?scope=approvals" in page
