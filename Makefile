@@ -121,4 +121,5 @@ SCAN_ORDERS ?= 1000000
 bench: setup
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/live.py
+	$(BIN)/python bench/sla.py
 	$(BIN)/python bench/scan.py --orders $(SCAN_ORDERS)

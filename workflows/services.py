@@ -8,12 +8,15 @@ PostgreSQL) and re-reads the task there, so two people acting at once meet a cle
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -168,18 +171,46 @@ def cases_sweep(*, grace: timedelta = SWEEP_GRACE, batch: int = SWEEP_BATCH) -> 
 
 
 HEARTBEAT_EVERY = timedelta(seconds=5)
+# One dispatcher at a time: beat sends the task every second and a worker runs several at once;
+# two runs walking the same due list wait on each other's case locks. The guard outlives a run
+# killed mid-way by at most this long.
+DISPATCH_LOCK = "workflows:timers_fire"
+DISPATCH_LOCK_SECONDS = 10
+DRAIN_SECONDS = 8
 
 
 def timers_fire() -> int:
     """Fire the due viewflow timers: the SLA ladders and wait steps (beat calls this every second).
 
-    Each run also proves beat and a worker alive: the ``timers`` heartbeat moves (at most every
-    few seconds, one small write), which the console reads.
+    One run at a time (a short cache lock; a second run returns at once), and the run keeps
+    firing until nothing is due, so a burst of breaches is drained by one dispatcher rather than
+    fought over by several. Each timer acts once regardless (viewflow's lock and re-read, and the
+    unique ``TimerFiring``). Each run also proves beat and a worker alive: the ``timers``
+    heartbeat moves (at most every few seconds), which the console reads.
     """
-    now = timezone.now()
-    if not Heartbeat.objects.filter(name="timers", at__gt=now - HEARTBEAT_EVERY).exists():
-        Heartbeat.objects.update_or_create(name="timers", defaults={"at": now})
-    return fire_due_timers()
+    try:
+        if not cache.add(DISPATCH_LOCK, "1", timeout=DISPATCH_LOCK_SECONDS):
+            return 0
+        guarded = True
+    except Exception:  # the cache (Redis) is down: fire without the guard; each timer still acts once
+        logger.warning("Timer dispatch without its lock: the cache is not answering")
+        guarded = False
+    try:
+        now = timezone.now()
+        if not Heartbeat.objects.filter(name="timers", at__gt=now - HEARTBEAT_EVERY).exists():
+            Heartbeat.objects.update_or_create(name="timers", defaults={"at": now})
+        fired = 0
+        stop_at = time.monotonic() + DRAIN_SECONDS
+        while time.monotonic() < stop_at:
+            batch = fire_due_timers()
+            fired += batch
+            if not batch:
+                break
+        return fired
+    finally:
+        if guarded:
+            with contextlib.suppress(Exception):
+                cache.delete(DISPATCH_LOCK)
 
 
 # -- the SLA clock: pause and resume -----------------------------------------------------------

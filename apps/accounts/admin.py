@@ -1,6 +1,8 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.db.models import Count
+from django.utils.formats import number_format
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from unfold.admin import ModelAdmin, TabularInline
 from unfold.forms import AdminPasswordChangeForm, UserChangeForm, UserCreationForm
@@ -37,7 +39,7 @@ class ShiftWindowInline(PartOfParentInline):
 
 @admin.register(Department)
 class DepartmentAdmin(ModelAdmin):
-    list_display = ("code", "name", "name_en", "lead", "is_active", "member_count")
+    list_display = ("code", "name", "name_en", "lead", "approval_limit_display", "is_active", "member_count")
     list_filter = ("is_active",)
     list_select_related = ("lead",)
     search_fields = ("code", "name", "name_en")
@@ -57,6 +59,12 @@ class DepartmentAdmin(ModelAdmin):
     @admin.display(description=_("members"), ordering="_member_count")
     def member_count(self, obj: Department) -> int:
         return obj._member_count
+
+    @admin.display(description=_("approval limit"), ordering="approval_limit")
+    def approval_limit_display(self, obj: Department) -> str:
+        if obj.approval_limit is None:
+            return gettext("All need approval")
+        return number_format(obj.approval_limit, decimal_pos=2, use_l10n=True, force_grouping=True)
 
 
 class LeaveInline(PartOfParentInline):

@@ -7,6 +7,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
 
+from apps.console import sla
 from apps.exceptions import selectors
 from apps.exceptions.models import ACTIVE_STATUSES
 
@@ -57,6 +58,23 @@ def dashboard_callback(request: HttpRequest, context: dict) -> dict:
                 {"rule": rule, "url": reverse("admin:rules_exceptionrule_change", args=[rule.pk])}
                 for rule in figures.failing_rules
             ],
+            "sla": sla.timer_health(now=now),
+            "sla_links": sla_links(request),
         }
     )
     return context
+
+
+def sla_links(request: HttpRequest) -> dict[str, str]:
+    """The SLA screens this user may open, by name (the timers panel links to them)."""
+    models = {
+        "firings": "timerfiring",
+        "official_days": "officialday",
+        "calendars": "businesscalendar",
+        "ladders": "escalationladder",
+    }
+    return {
+        name: reverse(f"admin:exceptions_{model}_changelist")
+        for name, model in models.items()
+        if request.user.has_perm(f"exceptions.view_{model}") or request.user.has_perm(f"exceptions.change_{model}")
+    }

@@ -287,3 +287,6 @@ class GradingRuleAdmin(ModelAdmin):
     def channels(self, obj: GradingRule):
         names = dict(NotifyChannel.choices)
         return components.labels(names.get(code, code) for code in obj.notify_channels or [])
+
+
+from apps.exceptions import sla_admin  # noqa: E402, F401  (the SLA screens register themselves)
