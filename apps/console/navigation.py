@@ -43,6 +43,16 @@ GROUPS: list[tuple[object, list[Entry]]] = [
         pgettext_lazy("console navigation", "Rules and grading"),
         [Entry("rules.ExceptionRule", "rule"), Entry("exceptions.GradingRule", "table_rows")],
     ),
+    # The SLA: the departments' working time, the holidays, the ladders and how the timers fire.
+    (
+        pgettext_lazy("console navigation", "SLA"),
+        [
+            Entry("exceptions.BusinessCalendar", "calendar_today"),
+            Entry("exceptions.OfficialDay", "event"),
+            Entry("exceptions.EscalationLadder", "stairs"),
+            Entry("exceptions.TimerFiring", "timer"),
+        ],
+    ),
     # Filled by the form designer and the workflow designer.
     (
         pgettext_lazy("console navigation", "Workflows and forms"),

@@ -489,12 +489,12 @@ class EscalationLevelForm(forms.ModelForm):
         fields = ("position", "clock", "trigger", "share_percent", "after", "action")
         # Numbers and periods are short, the choices long: without these the choices are cut off.
         widgets = {
-            "position": UnfoldAdminIntegerFieldWidget(attrs={"style": "width:4.5rem"}),
-            "share_percent": UnfoldAdminIntegerFieldWidget(attrs={"style": "width:5rem"}),
-            "after": UnfoldAdminTextInputWidget(attrs={"style": "width:6rem", "autocomplete": "off"}),
-            "clock": UnfoldAdminSelectWidget(attrs={"style": "min-width:12rem"}),
-            "trigger": UnfoldAdminSelectWidget(attrs={"style": "min-width:13rem"}),
-            "action": UnfoldAdminSelectWidget(attrs={"style": "min-width:14rem"}),
+            "position": UnfoldAdminIntegerFieldWidget(attrs={"style": "width:3.5rem"}),
+            "share_percent": UnfoldAdminIntegerFieldWidget(attrs={"style": "width:4.5rem"}),
+            "after": UnfoldAdminTextInputWidget(attrs={"style": "width:5rem", "autocomplete": "off"}),
+            "clock": UnfoldAdminSelectWidget(attrs={"style": "min-width:10.5rem"}),
+            "trigger": UnfoldAdminSelectWidget(attrs={"style": "min-width:12rem"}),
+            "action": UnfoldAdminSelectWidget(attrs={"style": "min-width:12rem"}),
         }
 
     def clean(self):

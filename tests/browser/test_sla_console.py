@@ -105,8 +105,9 @@ def test_the_dashboard_shows_the_timer_lag_and_clocks(browser, live_server, cons
     page = screens.open_page(browser, live_server, language=language, viewport=viewport)
     screens.sign_in(page, live_server, "sla-admin")
     panel = page.locator("[data-panel=sla-timers]")
-    assert panel.locator("[data-lag=p50]").inner_text() == "480 ms"
-    assert panel.locator("[data-lag=max]").inner_text() == "2300 ms"
+    unit = "毫秒" if language == "zh-hans" else "ms"
+    assert panel.locator("[data-lag=p50]").inner_text() == f"480 {unit}"
+    assert panel.locator("[data-lag=max]").inner_text() == f"2300 {unit}"
     assert page.locator("[data-sla-warning=beat]").count() == 0
     panel.scroll_into_view_if_needed()
     _check(page, f"sla-dashboard-{language}-{viewport}")

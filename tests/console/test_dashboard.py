@@ -78,7 +78,21 @@ def test_the_sidebar_groups_what_the_user_may_see_and_hides_empty_groups(admin_u
     request = RequestFactory().get("/admin/")
     request.user = admin_user
     groups = {str(group["title"]): [str(item["title"]) for item in group["items"]] for group in sidebar(request)}
-    assert list(groups) == ["Overview", "Orders", "Exceptions", "Rules and grading", "Workflows and forms", "System"]
+    assert list(groups) == [
+        "Overview",
+        "Orders",
+        "Exceptions",
+        "Rules and grading",
+        "SLA",
+        "Workflows and forms",
+        "System",
+    ]
+    assert groups["SLA"] == [
+        "Business calendars",
+        "Official holidays and make-up days",
+        "Escalation ladders",
+        "Timer firings",
+    ]
     assert groups["Workflows and forms"] == ["Workflows", "Forms"]
     assert "Periodic tasks" in groups["System"]
     assert "Orders" in groups["Orders"] and "Order exceptions" in groups["Exceptions"]
