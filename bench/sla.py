@@ -504,7 +504,7 @@ def breaches_arm(clones: Clones, *, count: int, start: datetime) -> dict[int, da
 
 def dispatcher_runs(worker_text: str) -> list[tuple[float, int]]:
     """(seconds, timers fired) of each ``workflows.timers_fire`` run in the worker's log."""
-    found = re.findall(r"Task workflows\.timers_fire\[[^\]]+\] succeeded in ([0-9.]+)s: (\d+)", worker_text)
+    found = re.findall(r"Task workflows\.timers_fire(?:_lane)?\[[^\]]+\] succeeded in ([0-9.]+)s: (\d+)", worker_text)
     return [(float(seconds), int(fired)) for seconds, fired in found]
 
 

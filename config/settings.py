@@ -304,6 +304,9 @@ REST_FRAMEWORK = {
 # a client from making the server parse an arbitrarily large body first.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 16 * 1024 * 1024)
 ORDERGUARD_BULK_MAX_ORDERS = env_int("ORDERGUARD_BULK_MAX_ORDERS", 1000)
+# Due SLA timers are fired in this many lanes side by side, one per worker process
+# (workflows.services.timers_fire): the worker's --concurrency.
+ORDERGUARD_TIMER_LANES = env_int("ORDERGUARD_TIMER_LANES", 2)
 ORDERGUARD_MAX_LINES_PER_ORDER = env_int("ORDERGUARD_MAX_LINES_PER_ORDER", 500)
 # Objects and lists nested deeper than this in a JSON body are refused (400 parse_error) before
 # anything walks them recursively; an order body needs 4, its custom ``data`` a few more.

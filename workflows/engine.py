@@ -8,6 +8,7 @@ escalation step every case has (a manager decides). ``case.step`` is where the c
 from __future__ import annotations
 
 import logging
+import threading
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -51,7 +52,7 @@ def case_of(activation) -> HandlingCase:
     process = activation.process
     if isinstance(process, HandlingCase):
         return process
-    case = HandlingCase.objects.get(pk=process.pk)
+    case = HandlingCase.objects.select_related("version__definition").get(pk=process.pk)
     activation.task.process = case
     return case
 
@@ -178,28 +179,50 @@ def step_created(activation) -> None:
     live.task_event(task, "task.assigned" if task.owner_id else "task.created")
 
 
-def _ladder_host(activation) -> HandlingTask:
+def _ladder_host(timer: HandlingTask) -> HandlingTask:
     """The human task a ladder node works for: the boundary timer's host, or the one named on the
     ladder's own timer."""
-    timer = activation.task.previous.first()
     host_id = (timer.data or {}).get("host") or timer.previous.values_list("pk", flat=True).first()
     return HandlingTask.objects.get(pk=host_id)
+
+
+# The last firing of a case in this thread: ``ladder`` and the nodes after it (``ladder_next``,
+# ``ladder_wait``) run in one chain, synchronously, under the case's lock, so those nodes read
+# the host and the outcome here instead of walking the task links back (three queries each).
+# Keyed by the case; the chain's last node clears it, and a missing entry falls back to the links.
+_chain = threading.local()
+
+
+def _chain_set(case_id: int, host: HandlingTask, fired: dict[str, Any]) -> None:
+    _chain.firing = (case_id, host, fired)
+
+
+def _chain_get(activation) -> tuple[HandlingTask, dict[str, Any]] | None:
+    firing = getattr(_chain, "firing", None)
+    if firing is None or firing[0] != activation.process.pk:
+        return None
+    return firing[1], firing[2]
+
+
+def _chain_end() -> None:
+    _chain.firing = None
 
 
 def ladder_first_due(activation) -> datetime:
     host = activation.task.previous.first()  # the boundary ◀ its host task
     case = case_of(activation)
-    return escalation.first_due(host, case.exception_id)
+    return escalation.next_due(host, case.exception_id)
 
 
 def ladder_fire(activation) -> None:
     case = case_of(activation)
     timer = activation.task.previous.first()
-    host = _ladder_host(activation)
+    host = _ladder_host(timer)
     fired = escalation.fire(case=case, host=host, timer=timer)
     if fired["takes_over"]:
         escalation.take_over(case=case, host=host)
     activation.task.data = {**(activation.task.data or {}), "host": host.pk, **fired}
+    _chain_set(case.pk, host, fired)
 
 
 def _ladder_fn(activation):
@@ -210,23 +233,40 @@ def _ladder_fn(activation):
     return task
 
 
-def ladder_takes_over(activation) -> bool:
+def _fired(activation) -> tuple[HandlingTask | None, dict[str, Any]]:
+    """The host and the outcome of the firing before this node (``(None, {})`` when none)."""
+    remembered = _chain_get(activation)
+    if remembered is not None:
+        return remembered
     fn = _ladder_fn(activation)
-    return bool(fn is not None and fn.data.get("takes_over"))
+    if fn is None:
+        return None, {}
+    return HandlingTask.objects.get(pk=fn.data["host"]), fn.data
+
+
+def ladder_takes_over(activation) -> bool:
+    _host, fired = _fired(activation)
+    if fired.get("takes_over"):
+        _chain_end()
+        return True
+    return False
 
 
 def ladder_more(activation) -> bool:
-    fn = _ladder_fn(activation)
-    if fn is None or fn.data.get("duplicate"):
+    host, fired = _fired(activation)
+    if host is None or fired.get("duplicate"):
+        _chain_end()
         return False
-    host = HandlingTask.objects.get(pk=fn.data["host"])
     data = host.data or {}
-    return host.status in escalation.OPEN and data.get("ladder_next", 0) < len(data.get("ladder") or [])
+    more = host.status in escalation.OPEN and data.get("ladder_next", 0) < len(data.get("ladder") or [])
+    if not more:
+        _chain_end()
+    return more
 
 
 def ladder_next_due(activation) -> datetime:
-    fn = _ladder_fn(activation)
-    host = HandlingTask.objects.get(pk=fn.data["host"])
+    host, _outcome = _fired(activation)
+    _chain_end()
     activation.task.data = {**(activation.task.data or {}), "host": host.pk}
     return escalation.next_due(host, case_of(activation).exception_id)
 

@@ -101,20 +101,17 @@ def _next_at(host: HandlingTask) -> datetime | None:
     return parse_datetime(points[index]["at"]) if index < len(points) else None
 
 
-def _paused(case_or_exception_id: int) -> bool:
-    return OrderException.objects.filter(pk=case_or_exception_id, paused_at__isnull=False).exists()
+def _paused(exception_id: int) -> bool:
+    return OrderException.objects.filter(pk=exception_id, paused_at__isnull=False).exists()
 
 
-def first_due(host: HandlingTask, exception_id: int) -> datetime:
-    """The boundary timer's moment: the task's first point (far away when none, or while paused)."""
+def next_due(host: HandlingTask, exception_id: int) -> datetime:
+    """A ladder timer's moment (the boundary's and each ``ladder_wait``'s): the task's next point,
+    far away when none is left or while the exception's clock is paused."""
     at = _next_at(host)
     if at is None or _paused(exception_id):
         return timezone.now() + FAR
     return at
-
-
-def next_due(host: HandlingTask, exception_id: int) -> datetime:
-    return first_due(host, exception_id)
 
 
 # -- firing --------------------------------------------------------------------------------------
@@ -147,8 +144,10 @@ def fire(*, case: HandlingCase, host: HandlingTask, timer) -> dict[str, Any]:
     except IntegrityError:
         logger.info("Ladder timer %s fired already", timer.pk)
         return {"actions": [], "takes_over": False, "duplicate": True}
-    host.refresh_from_db()
-    exc = OrderException.objects.select_related("department").get(pk=case.exception_id)
+    exc = OrderException.objects.select_related("department", "order", "rule").get(pk=case.exception_id)
+    case.exception = exc  # the live payloads below read the exception as this firing leaves it
+    host.process = case
+    firing = _Firing(host=host, exc=exc)
     actions: list[str] = []
     takes_over = False
     if host.status in OPEN and exc.is_active and exc.paused_at is None:
@@ -163,7 +162,7 @@ def fire(*, case: HandlingCase, host: HandlingTask, timer) -> dict[str, Any]:
             if key in fired:
                 continue
             fired.add(key)
-            outcome = _act(point, case=case, host=host, exc=exc)
+            outcome = _act(point, case=case, host=host, exc=exc, firing=firing)
             actions.append(point["action"])
             if outcome == "takes_over":
                 takes_over = True
@@ -173,6 +172,7 @@ def fire(*, case: HandlingCase, host: HandlingTask, timer) -> dict[str, Any]:
         host.save(update_fields=["data"])
         case.data = {**(case.data or {}), "fired": sorted(fired)}
         case.save(update_fields=["data"])
+        firing.announce()
     record.actions = actions
     record.save(update_fields=["actions"])
     return {"actions": actions, "takes_over": takes_over}
@@ -182,12 +182,46 @@ def _department_id(host: HandlingTask, exc: OrderException) -> int | None:
     return (host.data or {}).get("department") or exc.department_id
 
 
+class _Firing:
+    """What one firing's actions share: the department's lead and the usernames they name (one
+    query each, however many actions ask), and the live event the task gets when they are done
+    (one, whatever the number of actions that changed it)."""
+
+    def __init__(self, *, host: HandlingTask, exc: OrderException):
+        self.host, self.exc = host, exc
+        self._lead: tuple[int | None] | None = None
+        self._usernames: dict[int, str] = {}
+        self.event: str | None = None
+        self.also_users: list[int | None] = []
+
+    def lead_id(self) -> int | None:
+        if self._lead is None:
+            self._lead = (_lead_id(self.host, self.exc),)
+        return self._lead[0]
+
+    def username(self, user_id: int | None) -> str:
+        if not user_id:
+            return ""
+        if user_id not in self._usernames:
+            self._usernames[user_id] = _username(user_id)
+        return self._usernames[user_id]
+
+    def changed(self, event_type: str = "task.updated", *, also_users=()) -> None:
+        if self.event != "task.assigned":  # an assignment's event carries the update too
+            self.event = event_type
+        self.also_users += list(also_users)
+
+    def announce(self) -> None:
+        if self.event is not None:
+            live.task_event(self.host, self.event, also_users=self.also_users)
+
+
 def _lead_id(host: HandlingTask, exc: OrderException) -> int | None:
     department_id = _department_id(host, exc)
     return Department.objects.filter(pk=department_id).values_list("lead_id", flat=True).first()
 
 
-def _act(point: dict[str, Any], *, case: HandlingCase, host: HandlingTask, exc: OrderException) -> str:
+def _act(point: dict[str, Any], *, case: HandlingCase, host: HandlingTask, exc: OrderException, firing: _Firing) -> str:
     action = point["action"]
     step = (host.data or {}).get("step", "")
     names = next((item.get("name") for item in case.steps if item["key"] == step), None) or {}
@@ -209,11 +243,11 @@ def _act(point: dict[str, Any], *, case: HandlingCase, host: HandlingTask, exc: 
             lifecycle.exception_note(exception_id=exc.pk, kind=ExceptionEvent.Kind.STEP_OVERDUE, step=step)
         host.data = {**(host.data or {}), "overdue": True}
         host.save(update_fields=["data"])
-        live.task_event(host, "task.updated")
+        firing.changed()
         return "done"
     number = f"#{exc.pk}"
     if action == Action.REMIND:
-        target = host.owner_id or _lead_id(host, exc)
+        target = host.owner_id or firing.lead_id()
         notify(
             user_ids=[target],
             kind=Notification.Kind.REMINDER,
@@ -223,11 +257,11 @@ def _act(point: dict[str, Any], *, case: HandlingCase, host: HandlingTask, exc: 
             task_id=host.pk,
         )
         lifecycle.exception_note(
-            exception_id=exc.pk, kind=ExceptionEvent.Kind.REMINDED, step=step, user=_username(target)
+            exception_id=exc.pk, kind=ExceptionEvent.Kind.REMINDED, step=step, user=firing.username(target)
         )
         return "done"
     if action == Action.NOTIFY_LEAD:
-        lead = _lead_id(host, exc)
+        lead = firing.lead_id()
         notify(
             user_ids=[lead],
             kind=Notification.Kind.BREACH,
@@ -237,7 +271,7 @@ def _act(point: dict[str, Any], *, case: HandlingCase, host: HandlingTask, exc: 
             task_id=host.pk,
         )
         lifecycle.exception_note(
-            exception_id=exc.pk, kind=ExceptionEvent.Kind.LEAD_NOTIFIED, step=step, user=_username(lead)
+            exception_id=exc.pk, kind=ExceptionEvent.Kind.LEAD_NOTIFIED, step=step, user=firing.username(lead)
         )
         if exc.status in (
             OrderException.Status.OPEN,
@@ -248,10 +282,10 @@ def _act(point: dict[str, Any], *, case: HandlingCase, host: HandlingTask, exc: 
                 exception_id=exc.pk, actor=None, reason=str(_("The deadline of step %(step)s passed.") % {"step": step})
             )
             exc.refresh_from_db()
-        live.task_event(host, "task.updated")
+        firing.changed()
         return "done"
     if action == Action.REASSIGN_LEAD:
-        lead = _lead_id(host, exc)
+        lead = firing.lead_id()
         if lead is not None and lead != host.owner_id:
             previous = host.owner_id
             host.owner_id = lead
@@ -271,7 +305,7 @@ def _act(point: dict[str, Any], *, case: HandlingCase, host: HandlingTask, exc: 
                 exception_id=exc.pk,
                 task_id=host.pk,
             )
-            live.task_event(host, "task.assigned", also_users=[previous])
+            firing.changed("task.assigned", also_users=[previous])
         return "done"
     if action == Action.APPROVAL:
         return "takes_over"

@@ -16,12 +16,14 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
+from django.db.models.functions import Mod
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from viewflow.workflow.exceptions import FlowLockFailed
 from viewflow.workflow.status import STATUS
-from viewflow.workflow.timers import fire_due_timers
 
 from apps.accounts.models import User
 from apps.common.errors import DomainError
@@ -171,38 +173,55 @@ def cases_sweep(*, grace: timedelta = SWEEP_GRACE, batch: int = SWEEP_BATCH) -> 
 
 
 HEARTBEAT_EVERY = timedelta(seconds=5)
-# One dispatcher at a time: beat sends the task every second and a worker runs several at once;
-# two runs walking the same due list wait on each other's case locks. The guard outlives a run
-# killed mid-way by at most this long.
+# Due timers are split into lanes by case (``process_id`` modulo the lane count), and each lane
+# has one dispatcher at a time: two runs walking the same due list would meet at each other's
+# case locks (viewflow's row lock backs off for seconds), while two lanes never share a case. A
+# lane's run keeps firing until its part is drained; its guard outlives a run killed mid-way by
+# at most DISPATCH_LOCK_SECONDS. Lanes run side by side on a worker's processes: as many lanes as
+# a worker has processes (settings.ORDERGUARD_TIMER_LANES).
 DISPATCH_LOCK = "workflows:timers_fire"
 DISPATCH_LOCK_SECONDS = 10
 DRAIN_SECONDS = 8
 
 
-def timers_fire() -> int:
-    """Fire the due viewflow timers: the SLA ladders and wait steps (beat calls this every second).
+def timer_lanes() -> int:
+    return max(1, int(getattr(settings, "ORDERGUARD_TIMER_LANES", 1)))
 
-    One run at a time (a short cache lock; a second run returns at once), and the run keeps
-    firing until nothing is due, so a burst of breaches is drained by one dispatcher rather than
-    fought over by several. Each timer acts once regardless (viewflow's lock and re-read, and the
-    unique ``TimerFiring``). Each run also proves beat and a worker alive: the ``timers``
-    heartbeat moves (at most every few seconds), which the console reads.
+
+def timers_fire(*, lane: int | None = None) -> int:
+    """Fire the due viewflow timers: the SLA ladders and wait steps. Returns how many fired.
+
+    ``lane`` fires that lane's part only (a worker's lane task); without it every lane is fired
+    here, one after the other. Each timer acts once regardless (viewflow's lock and re-read, and
+    the unique ``TimerFiring``).
     """
+    lanes = timer_lanes()
+    return sum(_lane_fire(number, lanes) for number in (range(lanes) if lane is None else [lane]))
+
+
+def timers_dispatch() -> list[int]:
+    """Beat, every second: prove beat and a worker alive (the ``timers`` heartbeat, at most every
+    few seconds, which the console reads) and return the lanes to fire now."""
+    now = timezone.now()
+    if not Heartbeat.objects.filter(name="timers", at__gt=now - HEARTBEAT_EVERY).exists():
+        Heartbeat.objects.update_or_create(name="timers", defaults={"at": now})
+    return list(range(timer_lanes()))
+
+
+def _lane_fire(lane: int, lanes: int) -> int:
+    key = f"{DISPATCH_LOCK}:{lane}"
     try:
-        if not cache.add(DISPATCH_LOCK, "1", timeout=DISPATCH_LOCK_SECONDS):
+        if not cache.add(key, "1", timeout=DISPATCH_LOCK_SECONDS):
             return 0
         guarded = True
     except Exception:  # the cache (Redis) is down: fire without the guard; each timer still acts once
         logger.warning("Timer dispatch without its lock: the cache is not answering")
         guarded = False
     try:
-        now = timezone.now()
-        if not Heartbeat.objects.filter(name="timers", at__gt=now - HEARTBEAT_EVERY).exists():
-            Heartbeat.objects.update_or_create(name="timers", defaults={"at": now})
         fired = 0
         stop_at = time.monotonic() + DRAIN_SECONDS
         while time.monotonic() < stop_at:
-            batch = fire_due_timers()
+            batch = _fire_due(lane, lanes)
             fired += batch
             if not batch:
                 break
@@ -210,7 +229,32 @@ def timers_fire() -> int:
     finally:
         if guarded:
             with contextlib.suppress(Exception):
-                cache.delete(DISPATCH_LOCK)
+                cache.delete(key)
+
+
+def _fire_due(lane: int, lanes: int) -> int:
+    """Fire the lane's due timers through viewflow's activations (its ``fire_due_timers`` walks
+    every due timer and cannot be given a part)."""
+    due = HandlingTask.objects.filter(flow_task_type="TIMER", status=STATUS.SCHEDULED, scheduled__lte=timezone.now())
+    if lanes > 1:
+        due = due.alias(lane=Mod("process_id", lanes)).filter(lane=lane)
+    fired = 0
+    for timer in due.order_by("scheduled", "pk"):
+        try:
+            with timer.activation() as activation:
+                start = getattr(activation, "start", None)
+                if start is None:  # its node is gone from the flow: it can never fire
+                    logger.warning("Timer task %s names a missing node %r, skipped", timer.pk, timer.flow_task)
+                    continue
+                if start.can_proceed():
+                    activation.start()
+                    activation.execute()
+                    fired += 1
+        except FlowLockFailed:
+            logger.info("Timer task %s is locked by another dispatcher, skipped", timer.pk)
+        except Exception:  # one broken case must not hold up the others
+            logger.exception("Timer task %s failed to fire", timer.pk)
+    return fired
 
 
 # -- the SLA clock: pause and resume -----------------------------------------------------------

@@ -30,7 +30,20 @@ def cases_sweep() -> dict[str, int]:
 
 @shared_task(name="workflows.timers_fire", ignore_result=True)
 def timers_fire() -> int:
-    """Beat, every second: fire due viewflow timers (step deadlines, wait steps)."""
+    """Beat, every second: fire due viewflow timers (step deadlines, wait steps), lane 0 here and
+    each other lane on another of the worker's processes."""
+    from workflows.services import timers_dispatch
     from workflows.services import timers_fire as fire
 
-    return fire()
+    first, *others = timers_dispatch()
+    for lane in others:
+        timers_fire_lane.delay(lane)
+    return fire(lane=first)
+
+
+@shared_task(name="workflows.timers_fire_lane", ignore_result=True)
+def timers_fire_lane(lane: int) -> int:
+    """One lane of the due timers (sent by ``timers_fire``)."""
+    from workflows.services import timers_fire as fire
+
+    return fire(lane=lane)

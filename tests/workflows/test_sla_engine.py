@@ -115,6 +115,39 @@ def test_the_ladder_reminds_escalates_and_hands_to_a_manager(raise_exception, en
     assert decided.data["decision"] == "reject" and decided.data["reason"] == "Call the bank"
 
 
+def test_due_timers_fire_in_lanes_by_case_each_lane_one_dispatcher(raise_exception, engine_run, settings):
+    """Lanes split the due timers by case (``process_id`` modulo the lanes): a lane's run fires its
+    cases only, a lane whose dispatcher is busy is left to it, and without a lane every lane runs."""
+    from django.core.cache import cache
+
+    settings.ORDERGUARD_TIMER_LANES = 2
+    quick_workflow("10m")
+    set_ladder({"trigger": "share", "share": 50, "action": "remind"})
+    for _ in range(5):
+        raise_exception(Category.PAYMENT)
+    engine_run()
+    cases = list(HandlingCase.objects.values_list("pk", flat=True))
+    assert len(cases) == 5
+    by_lane = {lane: {pk for pk in cases if pk % 2 == lane} for lane in (0, 1)}
+    assert by_lane[0] and by_lane[1], "the cases' ids fall in both lanes"
+    latest = max(pending_timer(pk).scheduled for pk in cases)
+
+    def fired_cases() -> set[int]:
+        return set(TimerFiring.objects.values_list("exception__cases__pk", flat=True))
+
+    with time_machine.travel(latest + timedelta(seconds=1), tick=True):
+        cache.add(f"{services.DISPATCH_LOCK}:1", "1", timeout=30)  # lane 1's dispatcher is running
+        try:
+            assert services.timers_fire(lane=1) == 0
+            assert services.timers_fire(lane=0) == len(by_lane[0])
+            assert fired_cases() == by_lane[0]
+            assert services.timers_fire() == 0  # lane 0 is drained and lane 1 is still busy
+        finally:
+            cache.delete(f"{services.DISPATCH_LOCK}:1")
+        assert services.timers_fire() == len(by_lane[1])
+    assert fired_cases() == set(cases)
+
+
 def test_a_timer_acts_once_however_often_it_is_dispatched(raise_exception, engine_run, finance_user):
     quick_workflow("10m")
     set_ladder({"trigger": "share", "share": 50, "action": "remind"})
