@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "apps.live",
     "apps.notifications",
     "apps.formdesigner",
+    "apps.configbundle",
     "workflows",
     "apps.console",
 ]

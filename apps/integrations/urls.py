@@ -14,6 +14,7 @@ urlpatterns = [
     path("", include("apps.formdesigner.urls")),
     path("", include("workflows.api_urls")),
     path("", include("workflows.config_urls")),
+    path("", include("apps.configbundle.urls")),
     path("reconciliations/", ReconciliationApi.as_view(), name="reconciliation-create"),
     path("schema/", SchemaApi.as_view(api_version="v1"), name="schema"),
     path("docs/", SwaggerDocsApi.as_view(url_name="api-v1:schema"), name="docs"),
