@@ -42,6 +42,11 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
     | _perms("exceptions", ("timerfiring", "heartbeat"), ("view",))
     | {"exceptions.grant_waiver"}
     | _perms("rules", ("exceptionrule",), ("view", "add", "change", "delete"))
+    # A rule's and a grading row's versions are written by their services and only read; a
+    # back-test run is started through the rule (its test and back-test need change_exceptionrule).
+    | _perms("rules", ("ruleversion",), ("view",))
+    | _perms("rules", ("backtestrun",), ("view", "add"))
+    | _perms("exceptions", ("gradingruleversion",), ("view",))
     # The form designer: drafts are edited and published; published versions and the history
     # are only read (the database refuses to change a version).
     | _perms("formdesigner", ("formdefinition",), ("view", "add", "change"))

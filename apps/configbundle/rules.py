@@ -71,6 +71,7 @@ def rule_apply(*, document: dict[str, Any], actor: User | None) -> ExceptionRule
         _refuse("source", _("A rule's source cannot change."))
     return services.rule_update(
         rule=rule,
+        actor=actor,
         name=names.get("zh-hans") or names.get("en"),
         name_en=names.get("en", ""),
         description=description,

@@ -362,10 +362,12 @@ def _apply_grading(items, actor, errors) -> None:
             continue
         with _at(errors, path):
             grading_rule_save(
-                rule_id=existing[index] if index < len(existing) else None, values=serializer.validated_data
+                rule_id=existing[index] if index < len(existing) else None,
+                values=serializer.validated_data,
+                actor=actor,
             )
     for pk in existing[len(items) :]:
-        grading_rule_delete(rule_id=pk)
+        grading_rule_delete(rule_id=pk, actor=actor)
 
 
 def _flat(messages: Any) -> list[str]:

@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
+from functools import update_wrapper
+
 from django import forms
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied
 from django.template.loader import render_to_string
-from django.urls import reverse
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from unfold.admin import ModelAdmin
 
 from apps.console import components
-from apps.exceptions import presentation
-from apps.exceptions.evidence import duration_text
+from apps.exceptions import grading_views, presentation
+from apps.exceptions.grading import grading_rule_delete, grading_rule_save
 from apps.exceptions.models import ACTIVE_STATUSES, GradingRule, NotifyChannel, OrderException
-from apps.exceptions.services import RESOLUTION_FACTOR
 
 
 class ReadOnlyAdminMixin:
@@ -211,26 +213,15 @@ class GradingRuleForm(forms.ModelForm):
 
 @admin.register(GradingRule)
 class GradingRuleAdmin(ModelAdmin):
-    """The decision table: rows are tried by position, the first active match wins."""
+    """The decision table: rows are tried by position, the first active match wins.
+
+    Its list is the grading table editor (``grading_views.editor``): the rows as an editable grid,
+    reordered by drag and drop, with a tester; its endpoints are under ``editor/``. The add and
+    change pages stay, as the editor's way without JavaScript.
+    """
 
     form = GradingRuleForm
-    list_display = (
-        "position",
-        "name_display",
-        "is_active",
-        "matches",
-        "severity_badge",
-        "department",
-        "handling",
-        "deadlines",
-        "channels",
-    )
-    list_display_links = ("name_display",)
-    list_editable = ("is_active",)
-    list_filter = ("is_active", "category", "department", "severity")
-    list_select_related = ("rule", "department")
     ordering = ("position", "id")
-    search_fields = ("name", "customer_tag", "rule__code")
     fieldsets = (
         (None, {"fields": ("position", "name", "name_en", "is_active")}),
         (
@@ -260,33 +251,73 @@ class GradingRuleAdmin(ModelAdmin):
         ),
     )
 
-    @admin.display(description=_("name"), ordering="name")
-    def name_display(self, obj: GradingRule) -> str:
-        return obj.display_name
+    def save_model(self, request, obj, form, change):
+        # The add and change pages save through the service, like the editor and the API (a version each).
+        data = form.cleaned_data
+        values = {name: data[name] for name in GradingRuleForm.Meta.fields if name in data}
+        values["name"] = {"zh-hans": values.pop("name", ""), "en": values.pop("name_en", "")}
+        values["rule"] = data["rule"].code if data.get("rule") else None
+        values["department"] = data["department"].code
+        values["notify_channels"] = list(data.get("notify_channels") or [])
+        saved = grading_rule_save(rule_id=obj.pk if change else None, values=values, actor=request.user)
+        obj.pk = saved.pk
 
-    @admin.display(description=_("matches when"))
-    def matches(self, obj: GradingRule) -> str:
-        return presentation.grading_conditions(obj)
+    def delete_model(self, request, obj):
+        grading_rule_delete(rule_id=obj.pk, actor=request.user)
 
-    @admin.display(description=_("severity"), ordering="severity")
-    def severity_badge(self, obj: GradingRule):
-        if not obj.severity:
-            return components.labels([])
-        return components.badge(kind=obj.severity, label=obj.get_severity_display())
+    def delete_queryset(self, request, queryset):
+        for row_id in queryset.values_list("pk", flat=True):
+            grading_rule_delete(rule_id=row_id, actor=request.user)
 
-    @admin.display(description=_("first response / resolution"))
-    def deadlines(self, obj: GradingRule) -> str:
-        resolution = obj.resolution_minutes or obj.first_response_minutes * RESOLUTION_FACTOR
-        # No break inside "2 h 30 min": the cell wraps at the slash only.
-        return _("%(first)s / %(resolution)s") % {
-            "first": duration_text(obj.first_response_minutes).replace(" ", "\u00a0"),
-            "resolution": duration_text(resolution).replace(" ", "\u00a0"),
+    def changelist_view(self, request, extra_context=None):
+        if not self.has_view_or_change_permission(request):
+            raise PermissionDenied
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "has_view_permission": self.has_view_permission(request),
+            "has_change_permission": self.has_change_permission(request),
         }
+        return grading_views.editor(
+            request,
+            context=context,
+            can_edit=self.has_change_permission(request),
+            can_add=self.has_add_permission(request),
+            can_delete=self.has_delete_permission(request),
+        )
 
-    @admin.display(description=_("notification channels"))
-    def channels(self, obj: GradingRule):
-        names = dict(NotifyChannel.choices)
-        return components.labels(names.get(code, code) for code in obj.notify_channels or [])
+    def get_urls(self):
+        def guarded(view, allowed):
+            def checked(request, *args, **kwargs):
+                if not allowed(request):
+                    raise PermissionDenied
+                return view(request, *args, **kwargs)
+
+            return self.admin_site.admin_view(update_wrapper(checked, view))
+
+        def may_search(request) -> bool:
+            return self.has_view_or_change_permission(request) and request.user.has_perm(
+                "exceptions.view_orderexception"
+            )
+
+        name = f"{self.opts.app_label}_{self.opts.model_name}_editor_"
+        return [
+            path("editor/save/", guarded(grading_views.row_save, self.has_change_permission), name=name + "save"),
+            path("editor/add/", guarded(grading_views.row_add, self.has_add_permission), name=name + "add"),
+            path(
+                "editor/rows/<int:row_id>/delete/",
+                guarded(grading_views.row_delete, self.has_delete_permission),
+                name=name + "delete",
+            ),
+            path(
+                "editor/reorder/",
+                guarded(grading_views.rows_reorder, self.has_change_permission),
+                name=name + "reorder",
+            ),
+            path("editor/test/", guarded(grading_views.tester, self.has_view_or_change_permission), name=name + "test"),
+            path("editor/exceptions/", guarded(grading_views.exception_search, may_search), name=name + "exceptions"),
+            *super().get_urls(),
+        ]
 
 
 from apps.exceptions import sla_admin  # noqa: E402, F401  (the SLA screens register themselves)

@@ -28,15 +28,24 @@ from rest_framework.views import APIView
 from apps.accounts.models import Department
 from apps.accounts.permissions import UpsertModelPermissions
 from apps.common.documents import LANGUAGES, InvalidDocument
-from apps.common.documents_api import document_body, enum_field
-from apps.common.fields import ID_MAX, INT32_MAX, MoneyField, OutputModelSerializer, StrictCharField, StrictIntegerField
-from apps.exceptions import calendars, ladders
-from apps.exceptions.grading import grading_rule_delete, grading_rule_save
+from apps.common.documents_api import DefinitionChangePermissions, document_body, enum_field
+from apps.common.fields import (
+    ID_MAX,
+    INT32_MAX,
+    MoneyField,
+    OutputModelSerializer,
+    Rfc3339DateTimeField,
+    StrictCharField,
+    StrictIntegerField,
+)
+from apps.exceptions import calendars, ladders, selectors
+from apps.exceptions.grading import grading_rule_delete, grading_rule_restore, grading_rule_save, row_change_rows
 from apps.exceptions.models import (
     BusinessCalendar,
     EscalationLadder,
     EscalationLevel,
     GradingRule,
+    GradingRuleVersion,
     Handling,
     NotifyChannel,
 )
@@ -472,7 +481,7 @@ class GradingRuleListCreateApi(generics.ListAPIView):
 
     @extend_schema(request=GradingRuleInput, responses={201: GradingRuleOutput}, description=_ROW_REFUSED)
     def post(self, request):
-        row = grading_rule_save(rule_id=None, values=_values(request))
+        row = grading_rule_save(rule_id=None, values=_values(request), actor=request.user)
         return Response(GradingRuleOutput(_row_or_404(row.pk)).data, status=status.HTTP_201_CREATED)
 
 
@@ -488,10 +497,107 @@ class GradingRuleDetailApi(APIView):
     @extend_schema(request=GradingRuleInput, responses=GradingRuleOutput, description=_ROW_REFUSED)
     def put(self, request, rule_id: int):
         row = _row_or_404(rule_id)
-        grading_rule_save(rule_id=row.pk, values=_values(request))
+        grading_rule_save(rule_id=row.pk, values=_values(request), actor=request.user)
         return Response(GradingRuleOutput(_row_or_404(row.pk)).data)
 
     @extend_schema(responses={204: None})
     def delete(self, request, rule_id: int):
-        grading_rule_delete(rule_id=_row_or_404(rule_id).pk)
+        grading_rule_delete(rule_id=_row_or_404(rule_id).pk, actor=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# --- Grading rows: versions ---------------------------------------------------------------------
+
+
+class GradingRowChangeOutput(serializers.Serializer):
+    what = serializers.CharField()
+    old = serializers.CharField(allow_blank=True)
+    new = serializers.CharField(allow_blank=True)
+
+
+@extend_schema_field(
+    {
+        "type": "object",
+        "additionalProperties": True,
+        "description": "The row as GET /api/v1/grading-rules/{id}/ answers it, without its id.",
+    }
+)
+class GradingRowDocumentField(serializers.JSONField):
+    pass
+
+
+GradingVersionActionField = enum_field(list(GradingRuleVersion.Action.values))
+
+
+class GradingRuleVersionOutput(serializers.Serializer):
+    """A version of a grading row: the row as a save (or its removal) left it, who, when, what changed."""
+
+    version = serializers.IntegerField(source="number")
+    action = GradingVersionActionField(help_text=gettext_lazy("created, changed, deleted or restored."))
+    saved_at = Rfc3339DateTimeField(source="created_at")
+    saved_by = serializers.CharField(
+        source="actor.username",
+        allow_null=True,
+        help_text=gettext_lazy("The username of who saved it; null: the system."),
+    )
+    note = serializers.CharField(allow_blank=True)
+    restored_from = serializers.IntegerField(allow_null=True)
+    document = GradingRowDocumentField()
+    changes = serializers.ListField(
+        child=serializers.DictField(),
+        help_text=gettext_lazy('What changed from the version before: {"change", "attribute", "old", "new"} each.'),
+    )
+    described = serializers.SerializerMethodField(help_text=gettext_lazy("The changes in words."))
+
+    @extend_schema_field(GradingRowChangeOutput(many=True))
+    def get_described(self, version: GradingRuleVersion) -> list[dict[str, str]]:
+        return [vars(row) for row in row_change_rows(version.changes)]
+
+
+class GradingRuleRestoreInput(serializers.Serializer):
+    version = StrictIntegerField(min_value=1, help_text=gettext_lazy("The version to make current again."))
+    note = StrictCharField(max_length=500, required=False, allow_blank=True)
+
+
+def _versions_or_404(rule_id: int):
+    versions = selectors.grading_rule_versions(row_id=rule_id) if rule_id <= ID_MAX else None
+    if versions is None or not versions.exists():
+        raise exceptions.NotFound(_("No such grading row."))
+    return versions
+
+
+class GradingRuleVersionListApi(generics.ListAPIView):
+    """A grading row's versions, the newest first; a removed row's too (it can be restored)."""
+
+    queryset = GradingRuleVersion.objects.none()
+    serializer_class = GradingRuleVersionOutput
+
+    def get_queryset(self):
+        return _versions_or_404(self.kwargs["rule_id"])
+
+
+class GradingRuleRestoreApi(APIView):
+    """Make a grading row what one of its versions was, as its next version; a removed row comes back."""
+
+    queryset = GradingRule.objects.none()
+    permission_classes = [DefinitionChangePermissions]
+
+    @extend_schema(
+        request=GradingRuleRestoreInput,
+        responses=GradingRuleOutput,
+        description=gettext_lazy(
+            "A version the row does not have (or its removal) is `no_such_version` (field version); a version "
+            "naming a rule or department that is gone is `invalid` naming that field."
+        ),
+    )
+    def post(self, request, rule_id: int):
+        _versions_or_404(rule_id)
+        serializer = GradingRuleRestoreInput(data=request.data, context={"request": request})
+        serializer.is_valid(raise_exception=True)
+        row = grading_rule_restore(
+            rule_id=rule_id,
+            version=serializer.validated_data["version"],
+            actor=request.user,
+            note=serializer.validated_data.get("note", ""),
+        )
+        return Response(GradingRuleOutput(_row_or_404(row.pk)).data)

@@ -11,4 +11,14 @@ urlpatterns = [
     path("ladders/<str:severity>/", config_api.LadderDetailApi.as_view(), name="ladder-detail"),
     path("grading-rules/", config_api.GradingRuleListCreateApi.as_view(), name="gradingrule-list"),
     path("grading-rules/<int:rule_id>/", config_api.GradingRuleDetailApi.as_view(), name="gradingrule-detail"),
+    path(
+        "grading-rules/<int:rule_id>/versions/",
+        config_api.GradingRuleVersionListApi.as_view(),
+        name="gradingrule-versions",
+    ),
+    path(
+        "grading-rules/<int:rule_id>/restore/",
+        config_api.GradingRuleRestoreApi.as_view(),
+        name="gradingrule-restore",
+    ),
 ]

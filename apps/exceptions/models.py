@@ -440,6 +440,60 @@ class GradingRule(TimeStampedModel):
             raise ValidationError(errors)
 
 
+class GradingRuleVersion(models.Model):
+    """A grading row as one save or removal left it: its document, who, when, and what changed.
+
+    Keyed by the row's id, not a foreign key: the history of a removed row stays, and the row
+    can be restored from it. Written only by ``apps.exceptions.grading``; never changed.
+    """
+
+    class Action(models.TextChoices):
+        CREATED = "created", pgettext_lazy("grading row change", "Created")
+        CHANGED = "changed", pgettext_lazy("grading row change", "Changed")
+        DELETED = "deleted", pgettext_lazy("grading row change", "Removed")
+        RESTORED = "restored", pgettext_lazy("grading row change", "Restored")
+
+    row_id = models.PositiveBigIntegerField(_("grading row"))
+    number = models.PositiveIntegerField(_("version"))
+    action = models.CharField(_("action"), max_length=8, choices=Action.choices)
+    # The row as the configuration API answers it (without its id); for a removal, as it was.
+    document = models.JSONField(_("document"), encoder=DjangoJSONEncoder)
+    # [{"attribute": "first_response_minutes", "old": 30, "new": 20}, ...] (grading.row_changes).
+    changes = models.JSONField(_("changes"), default=list, blank=True, encoder=DjangoJSONEncoder)
+    note = models.CharField(_("note"), max_length=500, blank=True)
+    restored_from = models.PositiveIntegerField(_("restored from version"), null=True, blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("at"))
+
+    class Meta:
+        verbose_name = _("grading row version")
+        verbose_name_plural = _("grading row versions")
+        ordering = ("row_id", "-number")
+        constraints = [
+            models.UniqueConstraint(fields=("row_id", "number"), name="exceptions_gradingruleversion_number_unique"),
+            models.CheckConstraint(condition=Q(number__gte=1), name="exceptions_gradingruleversion_number_positive"),
+            models.CheckConstraint(
+                condition=Q(action__in=["created", "changed", "deleted", "restored"]),
+                name="exceptions_gradingruleversion_action_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.row_id} v{self.number}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise ValueError("A grading row version is never changed.")
+        super().save(*args, **kwargs)
+
+
 class HandlingRequest(models.Model):
     """The outbox of handling: one row per time an exception becomes active (detected or reopened).
 

@@ -6,12 +6,21 @@ from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, time
 from decimal import Decimal
+from typing import NamedTuple
 
 from django.db.models import Case, Count, Prefetch, Q, QuerySet, Subquery, Value, When
 from django.db.models.functions import Coalesce
+from django.utils import timezone
 
 from apps.accounts.models import Department, Role, User
-from apps.exceptions.models import ACTIVE_STATUSES, ENDED_STATUSES, ExceptionEvent, GradingRule, OrderException
+from apps.exceptions.models import (
+    ACTIVE_STATUSES,
+    ENDED_STATUSES,
+    ExceptionEvent,
+    GradingRule,
+    GradingRuleVersion,
+    OrderException,
+)
 from apps.orders.models import Order
 from apps.rules.models import ExceptionRule, Severity
 
@@ -128,6 +137,195 @@ def grading_rows() -> tuple[GradingRow, ...]:
         )
         for row in rows
     )
+
+
+# --- What a grading row matches ------------------------------------------------------------------
+
+
+class GradingCondition:
+    """The conditions a grading row may set, as ``GradingCheck.condition`` names them."""
+
+    CATEGORY = "category"
+    RULE = "rule"
+    CHANNEL = "channel"
+    MIN_AMOUNT = "min_amount"
+    MAX_AMOUNT = "max_amount"
+    CUSTOMER_TAG = "customer_tag"
+    TIME = "time"
+
+
+class GradingCheck(NamedTuple):
+    """One condition of a grading row tried on one exception: whether it held, and what was compared.
+
+    ``wanted`` is the row's value (for ``time`` the window ``(time_from, time_to)``), ``found`` the
+    exception's (for ``time`` the local time of day, for ``customer_tag`` the tags). A named tuple,
+    not a dataclass: grading makes one per condition per row it tries, and these are cheap to make.
+    """
+
+    condition: str
+    held: bool
+    wanted: object
+    found: object
+
+
+def grading_row_checks(
+    row: GradingRow | GradingRule,
+    *,
+    category: str,
+    rule_id: int | None,
+    channel: str,
+    amount: Decimal | None,
+    customer_tags: Collection[str],
+    at: datetime,
+) -> Iterator[GradingCheck]:
+    """Each condition ``row`` sets, tried on an exception; a row that sets none matches every exception.
+
+    This is the grading table's one definition of a match: a row matches when every check holds
+    (grading stops at the first that does not; the grading editor's tester shows them all).
+    Empty match fields are no conditions. The time window is local time (``TIME_ZONE``, whoever
+    asks) and may wrap past midnight (22:00–06:00).
+    """
+    if row.category:
+        yield GradingCheck(GradingCondition.CATEGORY, row.category == category, row.category, category)
+    if row.rule_id is not None:
+        yield GradingCheck(GradingCondition.RULE, row.rule_id == rule_id, row.rule_id, rule_id)
+    if row.channel:
+        yield GradingCheck(GradingCondition.CHANNEL, row.channel == channel, row.channel, channel)
+    # An exception without an amount (a missing order) never matches an amount range.
+    if row.min_amount is not None:
+        held = amount is not None and amount >= row.min_amount
+        yield GradingCheck(GradingCondition.MIN_AMOUNT, held, row.min_amount, amount)
+    if row.max_amount is not None:
+        held = amount is not None and amount <= row.max_amount
+        yield GradingCheck(GradingCondition.MAX_AMOUNT, held, row.max_amount, amount)
+    if row.customer_tag:
+        held = row.customer_tag in customer_tags
+        yield GradingCheck(GradingCondition.CUSTOMER_TAG, held, row.customer_tag, tuple(customer_tags))
+    if row.time_from is not None and row.time_to is not None:
+        moment = timezone.localtime(at, timezone.get_default_timezone()).time()
+        if row.time_from < row.time_to:
+            inside = row.time_from <= moment < row.time_to
+        else:  # the window wraps past midnight, e.g. 22:00–06:00
+            inside = moment >= row.time_from or moment < row.time_to
+        yield GradingCheck(GradingCondition.TIME, inside, (row.time_from, row.time_to), moment)
+
+
+class GradingVerdict:
+    """What became of one row when an exception was graded (``GradingTrial.verdict``)."""
+
+    MATCHED = "matched"
+    MISSED = "missed"  # tried, and a condition did not hold
+    OFF = "off"  # switched off: grading skips it
+    NOT_TRIED = "not_tried"  # below the row that matched
+
+
+@dataclass(frozen=True)
+class GradingTrial:
+    """One row of the table as grading met it: its verdict and every condition it sets, tried."""
+
+    row: GradingRule
+    verdict: str
+    checks: tuple[GradingCheck, ...]
+
+    @property
+    def missed(self) -> tuple[GradingCheck, ...]:
+        return tuple(check for check in self.checks if not check.held)
+
+
+def grading_explain(
+    *,
+    category: str,
+    rule_id: int | None,
+    channel: str,
+    amount: Decimal | None,
+    customer_tags: Collection[str],
+    at: datetime,
+) -> list[GradingTrial]:
+    """Why an exception is graded by the row it is: every row of the table, in the order grading tries
+    them, with its verdict and its conditions tried (``grading_row_checks``, the same as grading).
+
+    Two queries: the rows with their rule and department.
+    """
+    rows = GradingRule.objects.select_related("rule", "department").order_by("position", "id")
+    trials: list[GradingTrial] = []
+    matched = False
+    for row in rows:
+        checks = tuple(
+            grading_row_checks(
+                row,
+                category=category,
+                rule_id=rule_id,
+                channel=channel,
+                amount=amount,
+                customer_tags=customer_tags,
+                at=at,
+            )
+        )
+        if not row.is_active:
+            verdict = GradingVerdict.OFF
+        elif matched:
+            verdict = GradingVerdict.NOT_TRIED
+        elif all(check.held for check in checks):
+            verdict, matched = GradingVerdict.MATCHED, True
+        else:
+            verdict = GradingVerdict.MISSED
+        trials.append(GradingTrial(row=row, verdict=verdict, checks=checks))
+    return trials
+
+
+@dataclass(frozen=True)
+class GradingFacts:
+    """What grading reads of one exception: its rule, channel, order amount, customer tags and when."""
+
+    exception: OrderException
+    category: str
+    rule: ExceptionRule
+    channel: str
+    amount: Decimal | None
+    customer_tags: tuple[str, ...]
+    at: datetime
+
+
+def grading_test_exceptions(*, user: User, query: str, limit: int = 8) -> list[GradingFacts]:
+    """The exceptions ``user`` may see whose number is ``query`` or whose order ID starts with it,
+    newest first, with what grading reads of each (one query)."""
+    query = query.strip()
+    if not query:
+        return []
+    lookup = Q(external_id__istartswith=query)
+    if query.isdigit() and len(query) < 19:
+        lookup |= Q(pk=int(query))
+    exceptions = (
+        exception_list(user=user).filter(lookup).select_related("order__customer").order_by("-detected_at", "-id")
+    )
+    facts = []
+    for exception in exceptions[:limit]:
+        order = exception.order
+        if order is not None:
+            amount = order.total_amount
+            tags = order.customer.tags if isinstance(order.customer.tags, list) else []
+        else:
+            # A missing order (漏单) is graded by the total its listing carried, if any.
+            raw = (exception.details or {}).get("total_amount") if isinstance(exception.details, dict) else None
+            try:
+                amount = Decimal(str(raw)) if raw is not None else None
+            except ArithmeticError:
+                amount = None
+            if amount is not None and not amount.is_finite():
+                amount = None
+            tags = []
+        facts.append(
+            GradingFacts(
+                exception=exception,
+                category=exception.rule.category,
+                rule=exception.rule,
+                channel=exception.channel,
+                amount=amount,
+                customer_tags=tuple(str(tag) for tag in tags),
+                at=exception.detected_at,
+            )
+        )
+    return facts
 
 
 @dataclass(frozen=True)
@@ -257,3 +455,14 @@ def exception_dashboard(*, user: User, now: datetime, today_start: datetime) -> 
         new_today=exception_list(user=user).filter(detected_at__gte=today_start).count(),
         failing_rules=failing,
     )
+
+
+def dismissed_exceptions(*, rule_id: int) -> QuerySet[OrderException]:
+    """The exceptions of rule ``rule_id`` that staff dismissed as not real (SPEC §3: they feed the
+    rule's precision); a back-test correlates them with its orders (``.filter(order=OuterRef("pk"))``)."""
+    return OrderException.objects.filter(rule_id=rule_id, status=OrderException.Status.DISMISSED)
+
+
+def grading_rule_versions(*, row_id: int) -> QuerySet[GradingRuleVersion]:
+    """The versions of grading row ``row_id`` (removed or not), the newest first, with who saved each."""
+    return GradingRuleVersion.objects.filter(row_id=row_id).select_related("actor").order_by("-number")

@@ -95,28 +95,11 @@ def _row_matches(
     customer_tags: Collection[str],
     at: datetime,
 ) -> bool:
-    if row.category and row.category != rule.category:
-        return False
-    if row.rule_id is not None and row.rule_id != rule.pk:
-        return False
-    if row.channel and row.channel != channel:
-        return False
-    # An exception without an amount (a missing order) never matches an amount range.
-    if row.min_amount is not None and (amount is None or amount < row.min_amount):
-        return False
-    if row.max_amount is not None and (amount is None or amount > row.max_amount):
-        return False
-    if row.customer_tag and row.customer_tag not in customer_tags:
-        return False
-    if row.time_from is not None and row.time_to is not None:
-        moment = timezone.localtime(at).time()
-        if row.time_from < row.time_to:
-            inside = row.time_from <= moment < row.time_to
-        else:  # the window wraps past midnight, e.g. 22:00–06:00
-            inside = moment >= row.time_from or moment < row.time_to
-        if not inside:
-            return False
-    return True
+    # The conditions are defined once, in the selector the grading editor's tester explains with.
+    checks = selectors.grading_row_checks(
+        row, category=rule.category, rule_id=rule.pk, channel=channel, amount=amount, customer_tags=customer_tags, at=at
+    )
+    return all(check.held for check in checks)
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ urlpatterns = [
     path("", include("apps.exceptions.urls")),
     path("", include("apps.exceptions.config_urls")),
     path("", include("apps.formdesigner.urls")),
+    path("", include("apps.rules.urls")),
     path("", include("workflows.api_urls")),
     path("", include("workflows.config_urls")),
     path("", include("apps.configbundle.urls")),

@@ -9,7 +9,7 @@ and a Python accessor (for single events: a loaded ``OrderContext``). Collection
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
@@ -19,6 +19,7 @@ from typing import Any
 from django.db import connection
 from django.db.models import (
     BooleanField,
+    Case,
     Count,
     DecimalField,
     ExpressionWrapper,
@@ -30,8 +31,11 @@ from django.db.models import (
     Q,
     Subquery,
     Value,
+    When,
 )
-from django.db.models.functions import Abs, Coalesce, NullIf, Round
+from django.db.models.fields.json import KeyTextTransform
+from django.db.models.functions import Abs, Cast, Coalesce, NullIf, Round
+from django.db.models.lookups import Exact
 from django.utils.translation import gettext_lazy as _
 
 from apps.orders.models import MONEY, Channel, Order, OrderLine, Payment, Shipment, ShipmentLine
@@ -72,10 +76,17 @@ class FieldDef:
     reference: tuple[Callable[[Env], Any], Callable[[Any, Any], Any]] | None = None
     # Verdict operators (valid_phone, ...) backed by a column materialised at write time.
     verdicts: dict[str, str] = field(default_factory=dict)
+    # The words for each of ``choices`` (a lazy text, or a custom field's text in both languages).
+    choice_labels: Mapping[str, Any] = field(default_factory=dict)
     # For an AGE field whose anchor is the latest time of a set of rows: (rows, their time
     # column, the outer row's reference column). Comparisons then compile to EXISTS over the
     # rows, which the database runs as one semi-join instead of a lookup per order.
     latest_of: tuple[Callable[[Env], Any], str, str] | None = None
+    # What the rule builder says of the field: one line on what it holds, where its field picker
+    # lists it (``GROUPS``; empty: the scope's own object) and the unit its values are in (``UNITS``).
+    description: Any = ""
+    group: str = ""
+    unit: str = ""
 
 
 @dataclass(frozen=True)
@@ -345,40 +356,156 @@ def _plain(name: str, kind: FieldType, label: Any, column: str | None = None, **
 ORDER_FIELDS: dict[str, FieldDef] = {
     f.name: f
     for f in [
-        _plain("status", E, _("status"), choices=ORDER_STATUSES),
-        _plain("channel", E, _("channel"), choices=tuple(Channel.values)),
-        _plain("external_id", S, _("external ID")),
-        _plain("currency", S, _("currency")),
-        _plain("total_amount", D, _("total amount")),
-        _plain("shipping_fee", D, _("shipping fee")),
-        _plain("discount", D, _("discount")),
-        _plain("placed_at", T, _("placed at")),
-        _plain("paid_at", T, _("paid at"), nullable=True),
-        _plain("promised_ship_by", T, _("promised ship-by"), nullable=True),
-        _plain("status_changed_at", T, _("status changed at")),
-        _plain("customer.name", S, _("customer name")),
-        _plain("customer.phone", S, _("customer phone")),
-        _plain("customer.email", S, _("customer e-mail"), verdicts={"valid_email": "customer_email_is_valid"}),
         _plain(
-            "customer_phone", S, _("customer phone at ordering"), verdicts={"valid_phone": "customer_phone_is_valid"}
+            "status",
+            E,
+            _("status"),
+            choices=ORDER_STATUSES,
+            choice_labels=dict(Order.Status.choices),
+            description=_("Where the order is now: pending payment, paid, reviewed, shipped, delivered…"),
         ),
-        _plain("address_is_valid", B, _("address parts belong together (divisions of China)")),
-        _plain("line_signature", S, _("basket signature (SKUs and quantities)")),
-        _plain("address.recipient", S, _("recipient"), "ship_recipient"),
-        _plain("address.phone", S, _("recipient phone"), "ship_phone"),
-        _plain("address.province", S, _("province"), "ship_province"),
-        _plain("address.city", S, _("city"), "ship_city"),
-        _plain("address.district", S, _("district"), "ship_district"),
-        _plain("address.detail", S, _("address detail"), "ship_detail"),
-        _plain("address.postcode", S, _("postcode"), "ship_postcode"),
+        _plain(
+            "channel",
+            E,
+            _("channel"),
+            choices=tuple(Channel.values),
+            choice_labels=dict(Channel.choices),
+            description=_("The shop platform or sales channel the order came from."),
+        ),
+        _plain("external_id", S, _("external ID"), description=_("The order number on the channel it came from.")),
+        _plain("currency", S, _("currency"), description=_("The currency of the order's amounts, such as CNY.")),
+        _plain(
+            "total_amount", D, _("total amount"), unit="money", description=_("What the customer is to pay in all.")
+        ),
+        _plain("shipping_fee", D, _("shipping fee"), unit="money", description=_("The shipping charged on the order.")),
+        _plain("discount", D, _("discount"), unit="money", description=_("The discount taken off the order.")),
+        _plain("placed_at", T, _("placed at"), description=_("When the customer placed the order.")),
+        _plain(
+            "paid_at", T, _("paid at"), nullable=True, description=_("When the order was paid; empty while unpaid.")
+        ),
+        _plain(
+            "promised_ship_by",
+            T,
+            _("promised ship-by"),
+            nullable=True,
+            description=_("The time the shop promised to ship by; empty when none was promised."),
+        ),
+        _plain(
+            "status_changed_at", T, _("status changed at"), description=_("When the order last changed its status.")
+        ),
+        _plain("customer.name", S, _("customer name"), group="customer", description=_("The customer's name.")),
+        _plain(
+            "customer.phone",
+            S,
+            _("customer phone"),
+            group="customer",
+            description=_("The phone number on the customer's record."),
+        ),
+        _plain(
+            "customer.email",
+            S,
+            _("customer e-mail"),
+            group="customer",
+            verdicts={"valid_email": "customer_email_is_valid"},
+            description=_("The e-mail address on the customer's record."),
+        ),
+        _plain(
+            "customer_phone",
+            S,
+            _("customer phone at ordering"),
+            group="customer",
+            verdicts={"valid_phone": "customer_phone_is_valid"},
+            description=_("The phone number given with this order."),
+        ),
+        _plain(
+            "address_is_valid",
+            B,
+            _("address parts belong together (divisions of China)"),
+            group="address",
+            description=_("Whether province, city and district exist and lie within each other."),
+        ),
+        _plain(
+            "line_signature",
+            S,
+            _("basket signature (SKUs and quantities)"),
+            description=_("A fingerprint of the SKUs and quantities ordered: equal baskets have equal signatures."),
+        ),
+        _plain(
+            "address.recipient",
+            S,
+            _("recipient"),
+            "ship_recipient",
+            group="address",
+            description=_("Who the parcel is addressed to."),
+        ),
+        _plain(
+            "address.phone",
+            S,
+            _("recipient phone"),
+            "ship_phone",
+            group="address",
+            description=_("The recipient's phone number on the shipping address."),
+        ),
+        _plain(
+            "address.province",
+            S,
+            _("province"),
+            "ship_province",
+            group="address",
+            description=_("The province of the shipping address."),
+        ),
+        _plain(
+            "address.city",
+            S,
+            _("city"),
+            "ship_city",
+            group="address",
+            description=_("The city of the shipping address."),
+        ),
+        _plain(
+            "address.district",
+            S,
+            _("district"),
+            "ship_district",
+            group="address",
+            description=_("The district of the shipping address."),
+        ),
+        _plain(
+            "address.detail",
+            S,
+            _("address detail"),
+            "ship_detail",
+            group="address",
+            description=_("Street, building and room of the shipping address."),
+        ),
+        _plain(
+            "address.postcode",
+            S,
+            _("postcode"),
+            "ship_postcode",
+            group="address",
+            description=_("The postcode of the shipping address."),
+        ),
         FieldDef(
             "paid_total",
             D,
             _("paid total (succeeded payments)"),
             _paid_total_orm,
             lambda ctx, row: sum((p.amount for p in ctx.payments if p.status == Payment.Status.SUCCEEDED), ZERO),
+            group="computed",
+            unit="money",
+            description=_("The amounts of the order's succeeded payments added up."),
         ),
-        FieldDef("lines_total", D, _("lines total (Σ quantity × unit price)"), _lines_total_orm, _lines_total_py),
+        FieldDef(
+            "lines_total",
+            D,
+            _("lines total (Σ quantity × unit price)"),
+            _lines_total_orm,
+            _lines_total_py,
+            group="computed",
+            unit="money",
+            description=_("Quantity times unit price, added up over the order's lines."),
+        ),
         FieldDef(
             "amount_difference",
             D,
@@ -391,6 +518,9 @@ ORDER_FIELDS: dict[str, FieldDef] = {
             ),
             lambda ctx, row: ctx.order.total_amount
             - (_lines_total_py(ctx, row) + ctx.order.shipping_fee - ctx.order.discount),
+            group="computed",
+            unit="money",
+            description=_("Above zero when the total asks for more than the lines, below zero when for less."),
         ),
         FieldDef(
             "amount_gap",
@@ -407,6 +537,9 @@ ORDER_FIELDS: dict[str, FieldDef] = {
             lambda ctx, row: abs(
                 ctx.order.total_amount - (_lines_total_py(ctx, row) + ctx.order.shipping_fee - ctx.order.discount)
             ),
+            group="computed",
+            unit="money",
+            description=_("How far the total is from lines total + shipping − discount, either way."),
         ),
         FieldDef(
             "earlier_duplicate_gap",
@@ -417,6 +550,8 @@ ORDER_FIELDS: dict[str, FieldDef] = {
             nullable=True,
             reference=(_col("placed_at"), _attr("placed_at")),
             latest_of=(_earlier_duplicate_candidates, "placed_at", "placed_at"),
+            group="computed",
+            description=_("How long before this order an order with the same phone, basket and total was placed."),
         ),
         FieldDef(
             "latest_payment_status",
@@ -426,9 +561,28 @@ ORDER_FIELDS: dict[str, FieldDef] = {
             _latest_payment_py,
             nullable=True,
             choices=PAYMENT_STATUSES,
+            choice_labels=dict(Payment.Status.choices),
+            group="computed",
+            description=_("How the order's latest payment attempt ended; empty without payments."),
         ),
-        FieldDef("payment_count", N, _("payment attempts"), _count_orm(Payment, "order"), lambda c, r: len(c.payments)),
-        FieldDef("shipment_count", N, _("shipments"), _count_orm(Shipment, "order"), lambda c, r: len(c.shipments)),
+        FieldDef(
+            "payment_count",
+            N,
+            _("payment attempts"),
+            _count_orm(Payment, "order"),
+            lambda c, r: len(c.payments),
+            group="computed",
+            description=_("How many payment attempts the order has, whatever their outcome."),
+        ),
+        FieldDef(
+            "shipment_count",
+            N,
+            _("shipments"),
+            _count_orm(Shipment, "order"),
+            lambda c, r: len(c.shipments),
+            group="computed",
+            description=_("How many shipments the order has."),
+        ),
         FieldDef(
             "last_tracking_event_at",
             T,
@@ -436,6 +590,8 @@ ORDER_FIELDS: dict[str, FieldDef] = {
             _last_tracking_orm,
             _last_tracking_py,
             nullable=True,
+            group="computed",
+            description=_("The latest tracking event of the order's parcels, or their shipping time without events."),
         ),
         FieldDef(
             "hours_since_status_change",
@@ -443,6 +599,8 @@ ORDER_FIELDS: dict[str, FieldDef] = {
             _("time since the status changed"),
             _col("status_changed_at"),
             _attr("status_changed_at"),
+            group="computed",
+            description=_("How long the order has been in its current status."),
         ),
         FieldDef(
             "last_tracking_event_age",
@@ -451,6 +609,8 @@ ORDER_FIELDS: dict[str, FieldDef] = {
             _last_tracking_orm,
             _last_tracking_py,
             nullable=True,
+            group="computed",
+            description=_("How long ago the parcels last moved (or were shipped); empty before shipping."),
         ),
         FieldDef(
             "shipped_quantities_match",
@@ -458,6 +618,8 @@ ORDER_FIELDS: dict[str, FieldDef] = {
             _("shipped quantities equal ordered ones per SKU"),
             _shipped_quantities_match_orm,
             _shipped_quantities_match_py,
+            group="computed",
+            description=_("Whether the shipments hold each SKU exactly as many times as ordered."),
         ),
     ]
 }
@@ -465,26 +627,61 @@ ORDER_FIELDS: dict[str, FieldDef] = {
 LINE_FIELDS: dict[str, FieldDef] = {
     f.name: f
     for f in [
-        _plain("sku", S, _("SKU")),
-        _plain("name", S, _("item name")),
-        _plain("quantity", N, _("quantity")),
-        _plain("unit_price", D, _("unit price")),
+        _plain("sku", S, _("SKU"), description=_("The stock-keeping unit ordered on the line.")),
+        _plain("name", S, _("item name"), description=_("The item's name as the channel sent it.")),
+        _plain("quantity", N, _("quantity"), unit="pieces", description=_("How many of the item are ordered.")),
+        _plain("unit_price", D, _("unit price"), unit="money", description=_("The price of one item on this order.")),
         FieldDef(
             "line_total",
             D,
             _("line total"),
             lambda env: _cents(ExpressionWrapper(F("quantity") * F("unit_price"), output_field=_MONEY_FIELD)),
             lambda ctx, line: line.quantity * line.unit_price,
+            group="computed",
+            unit="money",
+            description=_("Quantity times unit price of the line."),
         ),
-        FieldDef("list_price", D, _("list price"), _list_price_orm, _list_price_py, nullable=True),
-        FieldDef("price_ratio", D, _("unit price ÷ list price"), _price_ratio_orm, _price_ratio_py, nullable=True),
-        FieldDef("available_stock", N, _("available stock (on hand − reserved)"), _stock_orm, _stock_py, nullable=True),
+        FieldDef(
+            "list_price",
+            D,
+            _("list price"),
+            _list_price_orm,
+            _list_price_py,
+            nullable=True,
+            group="computed",
+            unit="money",
+            description=_("The product's list price; empty when the SKU has no product record."),
+        ),
+        FieldDef(
+            "price_ratio",
+            D,
+            _("unit price ÷ list price"),
+            _price_ratio_orm,
+            _price_ratio_py,
+            nullable=True,
+            group="computed",
+            unit="ratio",
+            description=_("1 is the list price, 0.5 half of it; empty without a list price."),
+        ),
+        FieldDef(
+            "available_stock",
+            N,
+            _("available stock (on hand − reserved)"),
+            _stock_orm,
+            _stock_py,
+            nullable=True,
+            group="computed",
+            unit="pieces",
+            description=_("What the warehouse can still give of the SKU; empty without a stock record."),
+        ),
         FieldDef(
             "has_stock_record",
             B,
             _("SKU has a stock record"),
             lambda env: ExpressionWrapper(Q(stock__id__isnull=False), output_field=BooleanField()),
             lambda ctx, line: line.sku in ctx.stock,
+            group="computed",
+            description=_("Whether the warehouse keeps stock levels of the SKU."),
         ),
         FieldDef(
             "has_product",
@@ -492,6 +689,8 @@ LINE_FIELDS: dict[str, FieldDef] = {
             _("SKU has a product record"),
             lambda env: ExpressionWrapper(Q(product__id__isnull=False), output_field=BooleanField()),
             lambda ctx, line: line.sku in ctx.products,
+            group="computed",
+            description=_("Whether the SKU is in the product catalogue."),
         ),
     ]
 }
@@ -499,34 +698,183 @@ LINE_FIELDS: dict[str, FieldDef] = {
 SHIPMENT_FIELDS: dict[str, FieldDef] = {
     f.name: f
     for f in [
-        _plain("carrier", S, _("carrier")),
-        _plain("tracking_number", S, _("tracking number"), verdicts={"valid_tracking": "tracking_is_valid"}),
-        _plain("shipped_at", T, _("shipped at")),
+        _plain("carrier", S, _("carrier"), description=_("The carrier's code, such as SF or ZTO.")),
+        _plain(
+            "tracking_number",
+            S,
+            _("tracking number"),
+            verdicts={"valid_tracking": "tracking_is_valid"},
+            description=_("The parcel's tracking number with its carrier."),
+        ),
+        _plain("shipped_at", T, _("shipped at"), description=_("When the parcel left the warehouse.")),
     ]
 }
 
 SHIPMENT_LINE_FIELDS: dict[str, FieldDef] = {
     f.name: f
     for f in [
-        _plain("sku", S, _("SKU")),
-        _plain("quantity", N, _("quantity")),
-        FieldDef("on_order", B, _("SKU is on the order"), _on_order_orm, _on_order_py),
+        _plain("sku", S, _("SKU"), description=_("The stock-keeping unit in the parcel.")),
+        _plain("quantity", N, _("quantity"), unit="pieces", description=_("How many of the SKU are in the parcel.")),
+        FieldDef(
+            "on_order",
+            B,
+            _("SKU is on the order"),
+            _on_order_orm,
+            _on_order_py,
+            group="computed",
+            description=_("Whether the order has a line with this SKU."),
+        ),
     ]
 }
 
 PAYMENT_FIELDS: dict[str, FieldDef] = {
     f.name: f
     for f in [
-        _plain("transaction_id", S, _("transaction ID")),
-        _plain("amount", D, _("amount")),
-        _plain("status", E, _("status"), choices=PAYMENT_STATUSES),
-        _plain("paid_at", T, _("paid at"), nullable=True),
-        _plain("method", S, _("method")),
+        _plain(
+            "transaction_id", S, _("transaction ID"), description=_("The payment gateway's number for the payment.")
+        ),
+        _plain("amount", D, _("amount"), unit="money", description=_("The amount of the payment.")),
+        _plain(
+            "status",
+            E,
+            _("status"),
+            choices=PAYMENT_STATUSES,
+            choice_labels=dict(Payment.Status.choices),
+            description=_("Whether the payment is pending, succeeded, failed or refunded."),
+        ),
+        _plain(
+            "paid_at", T, _("paid at"), nullable=True, description=_("When the payment went through; empty until then.")
+        ),
+        _plain("method", S, _("method"), description=_("How the customer paid, such as alipay or wechat.")),
     ]
 }
 
-SCOPES: dict[str, dict[str, FieldDef]] = {
-    "order": ORDER_FIELDS,
+# --- The order's custom fields (SPEC §10.1: the published order form's fields, in ``data``) ----
+
+CUSTOM_PREFIX = "data."
+# The form field types the language compares, as its own types. Dates, times and multiple
+# choices are not among them: their stored text does not compare the same in SQL and in Python.
+_CUSTOM_TYPES = {
+    "text": S,
+    "textarea": S,
+    "email": S,
+    "phone": S,
+    "url": S,
+    "regex": S,
+    "choice": E,
+    "integer": N,
+    "decimal": D,
+    "money": D,
+    "boolean": B,
+}
+
+
+def _custom_orm(key: str, kind: FieldType, places: int) -> Callable[[Env], Any]:
+    # The published form's type is what the stored values have: publishing converts them (or is
+    # refused), and every order write is checked against it.
+    cast: Any = {
+        N: IntegerField(),
+        D: DecimalField(max_digits=MONEY["max_digits"] + 6, decimal_places=places),
+    }.get(kind)
+
+    def build(env: Env):
+        # KeyTextTransform, not a "data__<key>" lookup: a key may hold "__".
+        text = KeyTextTransform(key, "data")
+        if kind is B:
+            # Both databases give JSON true / false as the text 'true' / 'false', which SQLite's
+            # CAST would read as 0: compared as text instead.
+            return Case(
+                When(Exact(text, Value("true")), then=Value(True)),
+                When(Exact(KeyTextTransform(key, "data"), Value("false")), then=Value(False)),
+                default=Value(None),
+                output_field=BooleanField(),
+            )
+        return text if cast is None else Cast(text, output_field=cast)
+
+    return build
+
+
+def _custom_py(key: str, kind: FieldType) -> Callable[[Any, Any], Any]:
+    def read(ctx, row):
+        value = (ctx.order.data or {}).get(key)
+        if value is None:
+            return None
+        if kind is D:
+            return Decimal(str(value))
+        if kind is N:
+            return value if isinstance(value, int) and not isinstance(value, bool) else None
+        if kind is B:
+            return value if isinstance(value, bool) else None
+        return value if isinstance(value, str) else None
+
+    return read
+
+
+def _custom_field(spec: Any) -> FieldDef:
+    kind = _CUSTOM_TYPES[str(spec.type)]
+    return FieldDef(
+        CUSTOM_PREFIX + spec.key,
+        kind,
+        spec.label,
+        _custom_orm(spec.key, kind, spec.places if kind is D else 0),
+        _custom_py(spec.key, kind),
+        nullable=True,
+        choices=spec.choice_values if kind is E else (),
+        choice_labels={choice.value: choice.label for choice in spec.choices} if kind is E else {},
+        group="custom",
+        unit="money" if str(spec.type) == "money" else "",
+        description=spec.help if (spec.help.zh or spec.help.en) else "",
+    )
+
+
+def custom_fields() -> dict[str, FieldDef]:
+    """The order's custom fields that the rule language compares: ``data.<key>`` for each field
+    of the published order form of a type it knows (one query; none while nothing is published)."""
+    from apps.formdesigner import selectors as form_selectors
+
+    form = form_selectors.order_form()
+    if form is None:
+        return {}
+    return {
+        CUSTOM_PREFIX + spec.key: _custom_field(spec) for spec in form.spec.fields if str(spec.type) in _CUSTOM_TYPES
+    }
+
+
+class OrderRegistry(Mapping):
+    """The order scope's fields: the declared ones, and the custom ``data.<key>`` fields of the
+    published order form, found by name. Iterating yields the declared fields only: the custom
+    ones change with the form (``custom_fields`` lists them)."""
+
+    def __init__(self, declared: dict[str, FieldDef]):
+        self._declared = declared
+
+    def __getitem__(self, name: str) -> FieldDef:
+        if name in self._declared:
+            return self._declared[name]
+        if isinstance(name, str) and name.startswith(CUSTOM_PREFIX):
+            found = custom_fields().get(name)
+            if found is not None:
+                return found
+        raise KeyError(name)
+
+    def __contains__(self, name: object) -> bool:
+        if not isinstance(name, str):
+            return False
+        try:
+            self[name]
+        except KeyError:
+            return False
+        return True
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._declared)
+
+    def __len__(self) -> int:
+        return len(self._declared)
+
+
+SCOPES: dict[str, Mapping[str, FieldDef]] = {
+    "order": OrderRegistry(ORDER_FIELDS),
     "line": LINE_FIELDS,
     "shipment": SHIPMENT_FIELDS,
     "shipment_line": SHIPMENT_LINE_FIELDS,
@@ -540,7 +888,7 @@ COLLECTIONS: dict[str, CollectionDef] = {
 }
 
 
-def fields_of(scope: str) -> dict[str, FieldDef]:
+def fields_of(scope: str) -> Mapping[str, FieldDef]:
     return SCOPES[scope]
 
 

@@ -1,6 +1,8 @@
 """Exception rules: a condition tree (data, never code) plus its parameters and grading defaults."""
 
+from django.conf import settings
 from django.db import models
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
@@ -68,3 +70,99 @@ class ExceptionRule(TimeStampedModel):
     def display_name(self) -> str:
         """The name in the page's language."""
         return localized(self.name, self.name_en)
+
+
+class RuleVersion(models.Model):
+    """A rule as one save left it: its document, who saved it, when, and what changed.
+
+    Written only by the rule services (``rule_update`` and the services built on it), one per
+    save that changes the rule; never changed afterwards. ``document`` is the rule's
+    configuration as the configuration API carries it (``apps.rules.diff.rule_document``).
+    """
+
+    rule = models.ForeignKey(ExceptionRule, verbose_name=_("rule"), on_delete=models.CASCADE, related_name="versions")
+    number = models.PositiveIntegerField(_("version"))
+    document = models.JSONField(_("document"))
+    # [{"change": "changed", "attribute": "severity", "old": "medium", "new": "high"}, ...]
+    # (apps.rules.diff.document_changes); [{"change": "created"}] for the first version.
+    changes = models.JSONField(_("changes"), default=list, blank=True)
+    note = models.CharField(_("note"), max_length=500, blank=True)
+    restored_from = models.PositiveIntegerField(_("restored from version"), null=True, blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("saved by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("saved at"))
+
+    class Meta:
+        verbose_name = _("rule version")
+        verbose_name_plural = _("rule versions")
+        ordering = ("rule", "-number")
+        constraints = [
+            models.UniqueConstraint(fields=("rule", "number"), name="rules_ruleversion_number_unique"),
+            models.CheckConstraint(condition=Q(number__gte=1), name="rules_ruleversion_number_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.rule.code} v{self.number}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise ValueError("A rule version is never changed.")
+        super().save(*args, **kwargs)
+
+
+class BacktestRun(TimeStampedModel):
+    """A back-test run in the background (``rules.backtest_run``): what was asked, how far it is, its answer."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", pgettext_lazy("back-test status", "Queued")
+        RUNNING = "running", pgettext_lazy("back-test status", "Running")
+        DONE = "done", pgettext_lazy("back-test status", "Done")
+        FAILED = "failed", pgettext_lazy("back-test status", "Failed")
+
+    MAX_DAYS = 90
+
+    rule = models.ForeignKey(
+        ExceptionRule, verbose_name=_("rule"), on_delete=models.CASCADE, related_name="backtest_runs"
+    )
+    # {"condition": …, "params": …, "draft": bool}: what is back-tested, resolved when asked
+    # (a draft, or the rule's saved condition and parameters).
+    document = models.JSONField(_("requested condition"))
+    days = models.PositiveSmallIntegerField(_("days"))
+    status = models.CharField(_("status"), max_length=8, choices=Status.choices, default=Status.QUEUED)
+    progress = models.PositiveSmallIntegerField(_("progress (%)"), default=0)
+    result = models.JSONField(_("result"), null=True, blank=True)
+    error = models.TextField(_("error"), blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("requested by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("back-test run")
+        verbose_name_plural = _("back-test runs")
+        ordering = ("-created_at", "-id")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=["queued", "running", "done", "failed"]), name="rules_backtestrun_status_valid"
+            ),
+            models.CheckConstraint(condition=Q(progress__lte=100), name="rules_backtestrun_progress_range"),
+            models.CheckConstraint(condition=Q(days__gte=1, days__lte=90), name="rules_backtestrun_days_range"),
+            models.CheckConstraint(
+                condition=~Q(status="done") | Q(result__isnull=False), name="rules_backtestrun_done_has_result"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.rule.code} {self.days}d {self.status}"

@@ -14,9 +14,8 @@ from typing import Any
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from apps.exceptions.evidence import duration_text
-from apps.orders.models import Channel, Order, Payment
-from apps.rules.fields import COLLECTIONS, fields_of
+from apps.exceptions.evidence import duration_text, time_text
+from apps.rules.fields import COLLECTIONS, FieldType, fields_of
 from apps.rules.language import parse_duration
 
 OPERATORS = {
@@ -43,14 +42,6 @@ COLLECTION_NAMES = {
     "shipment_lines": gettext_lazy("shipped line"),
     "payments": gettext_lazy("payment"),
 }
-# Enum values by field name, shown with their labels.
-CHOICE_LABELS: dict[str, dict[str, Any]] = {
-    "channel": dict(Channel.choices),
-}
-SCOPE_CHOICES = {
-    "order": {"status": dict(Order.Status.choices)},
-    "payment": {"status": dict(Payment.Status.choices)},
-}
 
 
 def _duration_text(text: str) -> str:
@@ -68,8 +59,11 @@ def _literal(scope: str, field: str, value: Any) -> str:
         return _("yes") if value else _("no")
     if isinstance(value, list):
         return _("、").join(_literal(scope, field, item) for item in value)
-    labels = SCOPE_CHOICES.get(scope, {}).get(field) or CHOICE_LABELS.get(field) or {}
-    if value in labels:
+    definition = fields_of(scope).get(field)
+    labels = definition.choice_labels if definition is not None else {}
+    if definition is not None and definition.type is FieldType.DATETIME and isinstance(value, str):
+        return time_text(value)
+    if isinstance(value, str) and value in labels:
         return str(labels[value])
     return str(value)
 

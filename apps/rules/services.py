@@ -14,29 +14,35 @@ import time
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from typing import Any
 
-from django.db import DatabaseError, connection, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models import Max, Min, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from apps.common.documents import MAX_NOTE, stored_actor
 from apps.common.errors import DomainError
 from apps.exceptions import selectors as exception_selectors
 from apps.exceptions import services as exception_services
 from apps.orders.models import Order, OrderLine
+from apps.rules import backtest, selectors
 from apps.rules.compiler import condition_q
 from apps.rules.context import OrderContext, contexts_load
 from apps.rules.details import Details, details_from_contexts, details_from_database
+from apps.rules.diff import document_changes, rule_document
+from apps.rules.errors import RuleDefinitionError, RuleErrorCode
 from apps.rules.evaluator import evaluate
 from apps.rules.fields import Env
 from apps.rules.language import Condition, RuleError, now_dependent, rule_check
-from apps.rules.models import ExceptionRule
+from apps.rules.models import BacktestRun, ExceptionRule, RuleVersion
+from apps.rules.tasks import backtest_run
 
 logger = logging.getLogger(__name__)
 
-# Orders that raise nothing, whatever the rules say (SPEC §3).
-SILENT_STATUSES = (Order.Status.CANCELLED, Order.Status.REFUNDED)
+# Orders that raise nothing, whatever the rules say (SPEC §3); defined with the rules' reads.
+SILENT_STATUSES = selectors.SILENT_STATUSES
 # Up to this many orders are evaluated in Python on loaded rows (a fixed handful of queries);
 # more go through one compiled query per rule.
 PYTHON_PATH_MAX_ORDERS = 20
@@ -57,19 +63,40 @@ MAX_ISOLATED = 20
 
 
 def rule_validate(*, condition: Any, params: Any, source: str = ExceptionRule.Source.CONDITION) -> Condition | None:
-    """Check a rule's condition and parameters; raise ``DomainError`` naming the bad node."""
+    """Check a rule's condition and parameters; raise ``RuleDefinitionError`` naming the bad node
+    (``condition.all.1.field``, ``params.window``). A reconciliation rule has neither."""
     if source == ExceptionRule.Source.RECONCILIATION:
+        if condition or params:
+            raise DomainError(
+                code=RuleErrorCode.INVALID_RULE,
+                field="condition",
+                message=_("This rule is raised by reconciliations: it takes no condition or parameters."),
+            )
         return None
     try:
         return rule_check(condition, params)
     except RuleError as exc:
-        field_name = "params" if exc.path.startswith("params") else "condition"
-        raise DomainError(code="invalid_rule", field=field_name, message=str(exc)) from exc
+        raise RuleDefinitionError(exc) from exc
 
 
 @transaction.atomic
-def rule_update(*, rule: ExceptionRule, **changes: Any) -> ExceptionRule:
-    """Save a rule after checking its condition; time-based is derived from the condition."""
+def rule_update(*, rule: ExceptionRule, actor=None, note: str = "", **changes: Any) -> ExceptionRule:
+    """Save a rule after checking its condition; time-based is derived from the condition.
+
+    This is the one writer of rules (the API, the admin and the configuration bundle save through
+    it), and so of their versions: a save that changes the rule's document writes its next
+    ``RuleVersion`` with ``actor``, ``note`` and what changed; a save that changes nothing writes
+    none. A new rule (no ``pk``) gets its version 1.
+    """
+    return _rule_save(rule, actor=actor, note=note, changes=changes)
+
+
+def _rule_save(
+    rule: ExceptionRule, *, actor, note: str, changes: dict[str, Any], restored_from: int | None = None
+) -> ExceptionRule:
+    if rule.pk is not None:
+        # The rule's row is the lock that numbers its versions one after another.
+        ExceptionRule.objects.select_for_update().filter(pk=rule.pk).values_list("pk").first()
     for name, value in changes.items():
         setattr(rule, name, value)
     checked = rule_validate(condition=rule.condition, params=rule.params, source=rule.source)
@@ -78,7 +105,66 @@ def rule_update(*, rule: ExceptionRule, **changes: Any) -> ExceptionRule:
     rule.last_error = ""
     rule.last_error_at = None
     rule.save()
+    _version_write(rule, actor=actor, note=note, restored_from=restored_from)
     return rule
+
+
+def _version_write(rule: ExceptionRule, *, actor, note: str, restored_from: int | None) -> RuleVersion | None:
+    document = rule_document(rule)
+    last = rule.versions.order_by("-number").first()
+    if last is not None and last.document == document:
+        return None
+    return RuleVersion.objects.create(
+        rule=rule,
+        number=(last.number if last is not None else 0) + 1,
+        document=document,
+        changes=document_changes(last.document if last is not None else None, document),
+        note=(note or "").strip()[:MAX_NOTE],
+        restored_from=restored_from,
+        actor=stored_actor(actor),
+        created_at=timezone.now(),
+    )
+
+
+@transaction.atomic
+def rule_create(*, code: str, actor=None, note: str = "", **values: Any) -> ExceptionRule:
+    """Store a new condition rule ``code`` with ``values`` (model fields), as its version 1."""
+    if ExceptionRule.objects.filter(code=code).exists():
+        raise DomainError(code=RuleErrorCode.CODE_TAKEN, field="code", message=RuleErrorCode.CODE_TAKEN.label)
+    try:
+        with transaction.atomic():
+            return _rule_save(ExceptionRule(code=code), actor=actor, note=note, changes=values)
+    except IntegrityError:
+        # Another request created the same code between the check and the insert.
+        raise DomainError(code=RuleErrorCode.CODE_TAKEN, field="code", message=RuleErrorCode.CODE_TAKEN.label) from None
+
+
+@transaction.atomic
+def rule_restore(*, code: str, version: int, actor=None, note: str = "") -> ExceptionRule:
+    """Make the rule ``code`` what its version ``version`` was, as its next version.
+
+    The old version is checked again as any save is (a field it names may be gone since). When
+    the rule already is that version, nothing is written.
+    """
+    rule = ExceptionRule.objects.select_for_update().get(code=code)
+    stored = rule.versions.filter(number=version).first()
+    if stored is None:
+        raise DomainError(
+            code=RuleErrorCode.NO_SUCH_VERSION, field="version", message=RuleErrorCode.NO_SUCH_VERSION.label
+        )
+    document = stored.document
+    names = document.get("name") or {}
+    changes = {
+        "name": names.get("zh-hans") or names.get("en", ""),
+        "name_en": names.get("en", ""),
+        "description": document.get("description", ""),
+        "category": document.get("category", rule.category),
+        "default_severity": document.get("severity", rule.default_severity),
+        "condition": document.get("condition") or {},
+        "params": document.get("params") or {},
+        "is_active": document.get("is_active", rule.is_active),
+    }
+    return _rule_save(rule, actor=actor, note=note, changes=changes, restored_from=version)
 
 
 def _rule_failed(rule: ExceptionRule, exc: Exception, *, isolated: _Isolated | None = None) -> str:
@@ -569,3 +655,92 @@ def rule_by_code(code: str) -> ExceptionRule:
     if rule is None:
         raise DomainError(code="not_found", field="type", message=_("Unknown rule %(code)s.") % {"code": code})
     return rule
+
+
+# --- Back-tests in the background ------------------------------------------------------------
+
+
+@transaction.atomic
+def backtest_run_start(
+    *, rule: ExceptionRule, days: int, condition: Any = None, params: Any = None, actor=None
+) -> BacktestRun:
+    """Check a back-test request and queue it: a ``BacktestRun`` a worker computes after commit.
+
+    ``condition`` and ``params`` left out (None) are the rule's saved ones. Refused as the
+    synchronous back-test refuses: a reconciliation rule, a bad condition, days outside 1 to 90.
+    """
+    resolved_condition = rule.condition if condition is None else condition
+    resolved_params = (rule.params or {}) if params is None else params
+    backtest_check(rule=rule, condition=resolved_condition, params=resolved_params, days=days)
+    run = BacktestRun.objects.create(
+        rule=rule,
+        document={
+            "condition": resolved_condition,
+            "params": resolved_params,
+            "draft": (resolved_condition, resolved_params) != (rule.condition, rule.params or {}),
+        },
+        days=days,
+        actor=stored_actor(actor),
+    )
+    transaction.on_commit(partial(backtest_run.delay, run.pk))
+    return run
+
+
+def backtest_check(*, rule: ExceptionRule, condition: Any, params: Any, days: Any = None) -> None:
+    """Refuse a test or back-test (with ``days``) the rule cannot have: ``no_condition`` (a
+    reconciliation rule), ``invalid_rule`` (naming the bad node), ``days`` outside 1 to 90."""
+    if rule.source != ExceptionRule.Source.CONDITION:
+        raise DomainError(code=RuleErrorCode.NO_CONDITION, field="condition", message=RuleErrorCode.NO_CONDITION.label)
+    if days is not None and (
+        isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= BacktestRun.MAX_DAYS
+    ):
+        raise DomainError(
+            code="invalid", field="days", message=_("Back-test 1 to %(max)d days.") % {"max": BacktestRun.MAX_DAYS}
+        )
+    rule_validate(condition=condition, params=params)
+
+
+def backtest_run_execute(*, run_id: int) -> BacktestRun | None:
+    """Compute a queued back-test in chunks of days, recording its progress as it goes.
+
+    Not atomic: each progress step commits, so that the run's readers see it move. A run that is
+    gone, done or failed is left as it is (a repeated message does the work once); a run found
+    running was cut short by a dead worker and is computed again from the start.
+    """
+    run = BacktestRun.objects.select_related("rule").filter(pk=run_id).first()
+    if run is None or run.status in (BacktestRun.Status.DONE, BacktestRun.Status.FAILED):
+        logger.info("back-test run %s is gone or finished; nothing to do", run_id)
+        return run
+    started = timezone.now()
+    BacktestRun.objects.filter(pk=run_id).update(
+        status=BacktestRun.Status.RUNNING, progress=0, started_at=started, updated_at=started
+    )
+
+    def progress(percent: int) -> None:
+        # 100 is written with the result, so that "100 %" always comes with an answer.
+        BacktestRun.objects.filter(pk=run_id).update(progress=min(percent, 99), updated_at=timezone.now())
+
+    try:
+        result = backtest.rule_backtest(
+            condition=run.document.get("condition"),
+            params=run.document.get("params") or {},
+            days=run.days,
+            rule=run.rule,
+            progress=progress,
+        )
+    except DomainError as exc:
+        return backtest_run_fail(run_id=run_id, error=str(exc.message))
+    finished = timezone.now()
+    BacktestRun.objects.filter(pk=run_id).update(
+        status=BacktestRun.Status.DONE, progress=100, result=result, error="", finished_at=finished, updated_at=finished
+    )
+    return BacktestRun.objects.get(pk=run_id)
+
+
+def backtest_run_fail(*, run_id: int, error: str) -> BacktestRun | None:
+    """Record that a back-test could not be computed, and why (shown with the run)."""
+    finished = timezone.now()
+    BacktestRun.objects.filter(pk=run_id).exclude(status=BacktestRun.Status.DONE).update(
+        status=BacktestRun.Status.FAILED, error=error[:2000], finished_at=finished, updated_at=finished
+    )
+    return BacktestRun.objects.filter(pk=run_id).first()

@@ -345,6 +345,7 @@
     filled: filled,
     format: format,
     slug: slug,
+    post: post,
     component: component,
   };
 })();

@@ -28,6 +28,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from apps.accounts.services import api_token_issue
+from apps.exceptions.models import GradingRule
 from config.wsgi import application
 from tests.orders.payloads import order_body
 
@@ -106,6 +107,10 @@ def records(api) -> dict[str, list]:
         "sku": ["SKU-1"],
         # A built-in step form: its draft, publish, restore and schema are fuzzed on a real form.
         "key": ["payment-check"],
+        # A built-in rule: its changes, versions, restore, test and back-test run on a real rule;
+        # and a seeded grading row.
+        "code": ["AMOUNT_MISMATCH"],
+        "rule_id": [GradingRule.objects.order_by("pk").values_list("pk", flat=True).first()],
     }
 
 

@@ -93,8 +93,9 @@ def test_the_ladder_fires_each_level_once_through_kills_restarts_and_two_beats(r
         assert Notification.objects.filter(user=manager, kind=Notification.Kind.APPROVAL, exception=exc).count() == 1
         firings = TimerFiring.objects.filter(exception=exc)
         # The reminder, then the breach with the lead's level, and the approval: a timer that comes due
-        # while nothing runs acts on every point due by then when it fires (so two or three firings).
-        assert firings.count() in (2, 3)
+        # while nothing runs acts on every point due by then when it fires (so two or three firings;
+        # one when the first firing came late enough that all were due, as on a loaded machine).
+        assert firings.count() in (1, 2, 3)
         assert sorted(action for f in firings for action in f.actions) == sorted(
             ["remind", "breach", "notify_lead", "approval"]
         )
