@@ -122,4 +122,5 @@ bench: setup
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/live.py
 	$(BIN)/python bench/sla.py
+	$(BIN)/python bench/backtest.py
 	$(BIN)/python bench/scan.py --orders $(SCAN_ORDERS)
