@@ -4,10 +4,11 @@ the grading rows' versions. Admin role only; bad input is a 4xx naming the field
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+import time_machine
 from django.utils import timezone
 
 from apps.exceptions.models import GradingRule
@@ -169,14 +170,19 @@ def test_restore_makes_an_old_version_current_as_a_new_one(api):
 
 @pytest.fixture
 def orders():
-    """Three current orders whose total is 10.00 off their lines, one cancelled, one correct."""
-    now = timezone.now()
-    off = [
-        OrderFactory(total_amount=Decimal("269.00"), placed_at=now - timedelta(days=day, hours=1)) for day in (0, 1, 3)
-    ]
-    OrderFactory(total_amount=Decimal("269.00"), status="cancelled")
-    OrderFactory(total_amount=Decimal("259.00"))
-    return off
+    """Three current orders whose total is 10.00 off their lines, one cancelled, one correct.
+
+    At a fixed afternoon in Shanghai: the back-test's days are Shanghai's, and an order placed an
+    hour ago must fall on today whatever the hour the suite runs at."""
+    with time_machine.travel(datetime(2026, 12, 2, 7, 0, tzinfo=UTC), tick=True):
+        now = timezone.now()
+        off = [
+            OrderFactory(total_amount=Decimal("269.00"), placed_at=now - timedelta(days=day, hours=1))
+            for day in (0, 1, 3)
+        ]
+        OrderFactory(total_amount=Decimal("269.00"), status="cancelled")
+        OrderFactory(total_amount=Decimal("259.00"))
+        yield off
 
 
 def test_test_now_counts_the_saved_rule_or_a_draft(api, orders):
