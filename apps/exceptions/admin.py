@@ -316,6 +316,16 @@ class GradingRuleAdmin(ModelAdmin):
             ),
             path("editor/test/", guarded(grading_views.tester, self.has_view_or_change_permission), name=name + "test"),
             path("editor/exceptions/", guarded(grading_views.exception_search, may_search), name=name + "exceptions"),
+            path(
+                "editor/history/",
+                guarded(grading_views.history, self.has_view_or_change_permission),
+                name=name + "history",
+            ),
+            path(
+                "editor/restore/",
+                guarded(grading_views.version_restore, self.has_change_permission),
+                name=name + "restore",
+            ),
             *super().get_urls(),
         ]
 

@@ -18,7 +18,9 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from django.http import HttpRequest, JsonResponse
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect
 from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -30,12 +32,13 @@ from rest_framework import serializers
 
 from apps.accounts.models import Department, User
 from apps.common.errors import DomainError, ErrorCode
+from apps.common.i18n import localized
 from apps.console import designers
 from apps.console.components import when
 from apps.exceptions import grading, presentation, selectors
 from apps.exceptions.config_api import ClockTimeField, GradingRuleInput, GradingRuleOutput
 from apps.exceptions.evidence import duration_text
-from apps.exceptions.models import GradingRule, Handling, NotifyChannel
+from apps.exceptions.models import GradingRule, GradingRuleVersion, Handling, NotifyChannel
 from apps.exceptions.selectors import GradingCheck, GradingCondition, GradingTrial, GradingVerdict
 from apps.exceptions.services import FALLBACK_FIRST_RESPONSE_MINUTES, RESOLUTION_FACTOR, high_value_amount
 from apps.orders.models import Channel
@@ -245,6 +248,7 @@ def editor(
         "can_add": can_add,
         "can_delete": can_delete,
         "time_zone": timezone.get_default_timezone_name(),
+        **history_context(row_id=None, can_edit=can_edit, table=table),
         "editor_config": _script_config(
             rows=rows, options=options, can_edit=can_edit, can_add=can_add, can_delete=can_delete
         ),
@@ -581,3 +585,91 @@ def exception_search(request: HttpRequest) -> JsonResponse:
             }
         )
     return JsonResponse({"results": results})
+
+
+# --- The table's history: each row's versions, with restore -------------------------------------
+
+
+def _document_name(document: dict[str, Any]) -> str:
+    name = document.get("name") or {}
+    return localized(name.get("zh-hans", ""), name.get("en", "")) or _("(no name)")
+
+
+def _history_row(value: str) -> int | None:
+    return int(value) if value.isdigit() and 0 < int(value) <= 2**63 - 1 else None
+
+
+def history_context(*, row_id: int | None, can_edit: bool, table: list[GradingRule] | None = None) -> dict[str, Any]:
+    """What the page's "Changes" section shows: the last versions (of row ``row_id`` only, if
+    given), each in words with whether it can be restored, and the rows the section can be
+    narrowed to (the table's rows by place, then the removed ones)."""
+    table = _table() if table is None else table
+    history = selectors.grading_history(row_id=row_id, limit=designers.HISTORY_SHOWN)
+    places = {row.pk: number for number, row in enumerate(table, start=1)}
+    Action = GradingRuleVersion.Action
+    entries = []
+    for version in history.versions:
+        place = places.get(version.row_id)
+        entries.append(
+            {
+                "version": version,
+                "name": _document_name(version.document),
+                "place": place,
+                "removed": version.row_id in history.removed,
+                "rows": grading.row_change_rows(version.changes),
+                "latest": history.latest.get(version.row_id) == version.number,
+                "restorable": can_edit
+                and version.action != Action.DELETED
+                and history.latest.get(version.row_id) != version.number,
+            }
+        )
+    choices = [
+        (row.pk, _("Row %(number)s · %(name)s") % {"number": number, "name": row.display_name or _("(no name)")})
+        for number, row in enumerate(table, start=1)
+    ]
+    choices += [
+        (pk, _("%(name)s (removed)") % {"name": _document_name(document)}) for pk, document in history.removed.items()
+    ]
+    return {
+        "history": entries,
+        "history_row": row_id,
+        "history_rows": choices,
+        "history_url": _endpoint("history"),
+        "restore_url": _endpoint("restore"),
+        "can_edit": can_edit,
+    }
+
+
+@require_GET
+def history(request: HttpRequest) -> TemplateResponse:
+    """The "Changes" section alone: re-fetched after each write, and when narrowed to one row."""
+    row_id = _history_row(request.GET.get("row", ""))
+    can_edit = request.user.has_perm("exceptions.change_gradingrule")
+    return TemplateResponse(
+        request, "exceptions/grading/editor.html#history", history_context(row_id=row_id, can_edit=can_edit)
+    )
+
+
+@require_POST
+def version_restore(request: HttpRequest) -> HttpResponse:
+    """Make a row what one of its versions was (a plain form post; a removed row comes back), then
+    show the editor again with what happened."""
+    row_id = _history_row(request.POST.get("row", ""))
+    number = request.POST.get("version", "")
+    try:
+        if row_id is None or not selectors.grading_rule_versions(row_id=row_id).exists():
+            raise DomainError(
+                code=ErrorCode.NOT_FOUND, field="row", message=_("That grading row has no versions to restore.")
+            )
+        row = grading.grading_rule_restore(
+            rule_id=row_id, version=int(number) if number.isdigit() else 0, actor=request.user
+        )
+    except DomainError as error:
+        messages.error(request, str(error.message))
+    else:
+        messages.success(
+            request,
+            _("Row “%(name)s” is as version %(number)s left it, and grades new exceptions so at once.")
+            % {"name": row.display_name or _("(no name)"), "number": number},
+        )
+    return redirect(reverse("admin:exceptions_gradingrule_changelist"))

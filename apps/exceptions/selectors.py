@@ -8,7 +8,7 @@ from datetime import datetime, time
 from decimal import Decimal
 from typing import NamedTuple
 
-from django.db.models import Case, Count, Prefetch, Q, QuerySet, Subquery, Value, When
+from django.db.models import Case, Count, Max, Prefetch, Q, QuerySet, Subquery, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -466,3 +466,30 @@ def dismissed_exceptions(*, rule_id: int) -> QuerySet[OrderException]:
 def grading_rule_versions(*, row_id: int) -> QuerySet[GradingRuleVersion]:
     """The versions of grading row ``row_id`` (removed or not), the newest first, with who saved each."""
     return GradingRuleVersion.objects.filter(row_id=row_id).select_related("actor").order_by("-number")
+
+
+@dataclass(frozen=True)
+class GradingHistory:
+    """The grading table's recent changes: ``versions`` the newest first (with who saved each),
+    ``latest`` each row's newest version number, ``removed`` each removed row's last document
+    (by row id), for the rows that were removed and not restored."""
+
+    versions: list[GradingRuleVersion]
+    latest: dict[int, int]
+    removed: dict[int, dict]
+
+
+def grading_history(*, row_id: int | None = None, limit: int) -> GradingHistory:
+    """The last ``limit`` versions of the grading table's rows, or of row ``row_id`` only (three queries)."""
+    versions = GradingRuleVersion.objects.select_related("actor").order_by("-created_at", "-id")
+    if row_id is not None:
+        versions = versions.filter(row_id=row_id)
+    latest = dict(GradingRuleVersion.objects.values_list("row_id").annotate(latest=Max("number")).order_by())
+    removals = (
+        GradingRuleVersion.objects.filter(action=GradingRuleVersion.Action.DELETED)
+        .exclude(row_id__in=GradingRule.objects.values("pk"))
+        .order_by("row_id", "number")
+        .values_list("row_id", "number", "document")
+    )
+    removed = {row: document for row, number, document in removals if latest.get(row) == number}
+    return GradingHistory(versions=list(versions[:limit]), latest=latest, removed=removed)

@@ -290,7 +290,7 @@
             row.savedRev = rev;
             self.adoptTable(data.rows || []);
             self.say(strings.saved);
-            self.retest();
+            self.written();
             return;
           }
           if (result.status === 404 || result.status === 409) {
@@ -316,7 +316,7 @@
             }
             self.adoptTable(data.rows);
             self.say(strings.added);
-            self.retest();
+            self.written();
             var row = self.rowById(data.added);
             if (!row) return;
             self.$nextTick(function () {
@@ -341,7 +341,7 @@
             var data = result.data || {};
             if (data.rows) self.adoptTable(data.rows);
             self.say(result.ok ? strings.deleted : data.message || strings.offline, !result.ok);
-            if (result.ok) self.retest();
+            if (result.ok) self.written();
             self.$nextTick(function () {
               var next = self.rows[Math.min(index, self.rows.length - 1)];
               var target = next && document.querySelector('[data-row-id="' + next.id + '"] [data-action="delete-row"]');
@@ -379,7 +379,7 @@
               return;
             }
             self.say(format(strings.moved, { number: self.rows.indexOf(moved) + 1 }));
-            self.retest();
+            self.written();
           });
         });
       },
@@ -496,8 +496,11 @@
       },
 
       // A test on screen follows the table: after each change it is asked again.
-      retest: function () {
+      // After each write the table stored: the tester answers again for the table as it is now,
+      // and the history below re-fetches (htmx listens for "og-grading-saved").
+      written: function () {
         if (this.verdict) this.test();
+        document.body.dispatchEvent(new CustomEvent("og-grading-saved"));
       },
 
       clearTest: function () {

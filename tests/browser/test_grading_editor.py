@@ -13,6 +13,8 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from django.utils import translation
+from django.utils.translation import gettext
 
 from apps.accounts.services import user_create
 from apps.exceptions.models import GradingRule, OrderException
@@ -98,6 +100,7 @@ def test_an_admin_edits_reorders_and_tests_the_grading_table(browser, live_serve
     inventory = GradingRule.objects.get(category=Category.INVENTORY)
     payment = GradingRule.objects.get(category=Category.PAYMENT)
     logistics = GradingRule.objects.get(category=Category.LOGISTICS)
+    seeded = (payment.first_response_minutes, payment.min_amount, payment.max_amount)
     # The selects speak the page's language.
     assert _cell(page, inventory, "category").locator("option:checked").inner_text() == "库存"
     assert _cell(page, inventory, "department").locator("option:checked").inner_text() == "仓储/采购"
@@ -119,7 +122,8 @@ def test_an_admin_edits_reorders_and_tests_the_grading_table(browser, live_serve
     assert maximum.get_attribute("aria-invalid") == "true"
     problem = page.locator(f"#{maximum.get_attribute('aria-describedby')}")
     assert problem.inner_text() == "最高金额不能低于最低金额。"
-    assert _cell(page, payment, "min_amount").input_value() == "500"
+    # The minimum was saved on its own when the focus left it: it may already read the stored "500.00".
+    assert _cell(page, payment, "min_amount").input_value() in ("500", "500.00")
     assert maximum.input_value() == "100"
     payment.refresh_from_db()
     assert payment.max_amount is None
@@ -205,6 +209,37 @@ def test_an_admin_edits_reorders_and_tests_the_grading_table(browser, live_serve
     settled(page)
     assert not GradingRule.objects.filter(pk=added.pk).exists()
     assert _rows(page).count() == before
+
+    # The changes below the table follow each write: the removal is the newest, marked removed.
+    history = page.locator("#og-gt-history")
+    page.wait_for_function(
+        f"() => document.querySelector('#og-gt-history .og-designer__version')?.dataset.row === '{added.pk}'"
+    )
+    assert history.locator(".og-designer__version").first.locator(".og-badge--dismissed").count() == 1
+    # Narrowed to the payment row: its versions only, each change in words; version 1 (as seeded)
+    # comes back with a click, confirmed, and the grid shows it.
+    page.select_option("#og-gt-history-row", str(payment.pk))
+    page.wait_for_function(
+        "rowId => [...document.querySelectorAll('#og-gt-history .og-designer__version')]"
+        ".every(entry => entry.dataset.row === rowId)",
+        arg=str(payment.pk),
+    )
+    newest = history.locator(".og-designer__version").first
+    assert newest.locator('[data-action="restore"]').count() == 0  # what applies now
+    maximum_set = history.locator(".og-designer__diff tr", has_text="1000.00")
+    assert maximum_set.count() == 1 and "500.00" not in maximum_set.inner_text()
+    screens.shoot(page, "grading-editor-history-zh-hans-desktop")
+    with page.expect_navigation():
+        history.locator('[data-version="1"] [data-action="restore"]').click()
+    page.wait_for_selector(".og-gt__row")
+    payment.refresh_from_db()
+    assert (payment.first_response_minutes, payment.min_amount, payment.max_amount) == seeded
+    assert _cell(page, payment, "first_response_minutes").input_value() == str(seeded[0])
+    assert _cell(page, payment, "max_amount").input_value() == ""
+    with translation.override("zh-hans"):
+        said = gettext("Row “%(name)s” is as version %(number)s left it, and grades new exceptions so at once.")
+    assert said % {"name": payment.name, "number": 1} in screens.visible_text(page)
+    screens.shoot(page, "grading-editor-restored-zh-hans-desktop")
     assert page.foreign_requests == []
 
 

@@ -459,6 +459,66 @@ def test_an_exception_is_found_by_its_number_or_order_id_with_what_grading_reads
 # --- Who may do what ----------------------------------------------------------------------------
 
 
+# --- The table's changes: versions and restore ------------------------------------------------
+
+
+def _history(client, **query) -> tuple[list[dict], str]:
+    response = client.get(url("history"), query)
+    assert response.status_code == 200
+    return response.context_data["history"], response.content.decode()
+
+
+def test_each_change_is_listed_in_words_and_an_earlier_version_restores_the_row(admin_client, admin_user):
+    row = _payment_row()
+    original = _cells(row)
+    post_json(admin_client, url("save"), {"id": row.pk, "row": _cells(row, channel="jd", min_amount="1000")})
+    page = admin_client.get(reverse(PAGE)).content.decode()
+    assert 'id="og-gt-history"' in page
+    entries, html = _history(admin_client, row=row.pk)
+    assert [item["version"].number for item in entries] == [2, 1]
+    newest, first = entries
+    assert newest["latest"] and not newest["restorable"] and first["restorable"]
+    assert newest["version"].actor == admin_user and newest["place"] == 2
+    words = {(change.what, change.old, change.new) for change in newest["rows"]}
+    assert ("Changed channel", "any", "JD.com") in words
+    assert ("Changed minimum order amount", "—", "1000.00") in words
+    assert "Restore version 1" in html and "Restore version 2" not in html
+
+    response = admin_client.post(url("restore"), {"row": row.pk, "version": 1}, follow=True)
+    assert response.redirect_chain[-1][0] == reverse(PAGE)
+    assert any("as version 1 left it" in str(message) for message in response.context["messages"])
+    row.refresh_from_db()
+    assert _cells(row) == original
+    restored = GradingRuleVersion.objects.filter(row_id=row.pk).order_by("-number").first()
+    assert (restored.number, restored.restored_from, restored.actor) == (3, 1, admin_user)
+
+
+def test_a_removed_row_is_offered_by_name_and_comes_back_from_its_last_version(admin_client):
+    row = _payment_row()
+    before = _cells(row)
+    post_json(admin_client, url("delete", row.pk), {})
+    entries, html = _history(admin_client)
+    removal = entries[0]
+    assert (removal["version"].row_id, removal["removed"], removal["restorable"]) == (row.pk, True, False)
+    assert removal["place"] is None and "removed" in html
+    choices = dict(admin_client.get(url("history")).context_data["history_rows"])
+    assert choices[row.pk] == f"{row.name_en or row.name} (removed)"
+    [kept] = [item for item in entries if item["version"].row_id == row.pk and item["restorable"]]
+    admin_client.post(url("restore"), {"row": row.pk, "version": kept["version"].number})
+    assert _cells(GradingRule.objects.select_related("rule", "department").get(pk=row.pk)) == before
+    assert dict(admin_client.get(url("history")).context_data["history_rows"])[row.pk].startswith("Row ")
+
+
+def test_restoring_what_there_is_not_says_so_and_changes_nothing(admin_client):
+    row = _payment_row()
+    count = GradingRuleVersion.objects.count()
+    for body in ({"row": row.pk, "version": 99}, {"row": 999999, "version": 1}, {"row": "x", "version": "1"}):
+        response = admin_client.post(url("restore"), body, follow=True)
+        assert response.status_code == 200
+        assert [message.level_tag for message in response.context["messages"]] == ["error"], body
+    assert GradingRuleVersion.objects.count() == count
+
+
 def test_a_manager_reads_and_tests_the_table_but_cannot_change_it(client, manager_user):
     client.force_login(manager_user)
     page = client.get(reverse(PAGE))
@@ -474,6 +534,9 @@ def test_a_manager_reads_and_tests_the_table_but_cannot_change_it(client, manage
     assert post_json(client, url("delete", row.pk), {}).status_code == 403
     ids = [item.pk for item in _table()]
     assert post_json(client, url("reorder"), {"order": ids[::-1]}).status_code == 403
+    entries, html = _history(client)
+    assert entries and not any(item["restorable"] for item in entries) and 'data-action="restore"' not in html
+    assert client.post(url("restore"), {"row": row.pk, "version": 1}).status_code == 403
     row.refresh_from_db()
     assert _cells(row) == before and [item.pk for item in _table()] == ids
 
@@ -494,6 +557,8 @@ def test_a_console_user_without_the_grading_permissions_gets_403(client):
     ):
         assert post_json(client, address, body).status_code == 403, address
     assert client.get(url("exceptions"), {"q": "1"}).status_code == 403
+    assert client.get(url("history")).status_code == 403
+    assert client.post(url("restore"), {"row": row.pk, "version": 1}).status_code == 403
 
 
 def test_staff_are_sent_to_sign_in_instead_of_the_console(client, staff_user):
