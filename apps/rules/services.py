@@ -26,6 +26,8 @@ from apps.common.documents import MAX_NOTE, stored_actor
 from apps.common.errors import DomainError
 from apps.exceptions import selectors as exception_selectors
 from apps.exceptions import services as exception_services
+from apps.formdesigner.builtin import ORDER_FORM_KEY
+from apps.formdesigner.models import FormDefinition
 from apps.orders.models import Order, OrderLine
 from apps.rules import backtest, selectors
 from apps.rules.compiler import condition_q
@@ -287,19 +289,34 @@ class ActiveRule:
 # The checked active rules of this process, with the fingerprint of the rule table they were
 # read at: every detection compares one cheap aggregate instead of reading and re-checking
 # every rule, and an admin's change (a save moves updated_at; a delete, the count) reaches
-# every process at its next event.
+# every process at its next event. The published order form's version is part of it: a rule's
+# custom fields (``data.<key>``) compile by the type that version gives them, so publishing the
+# order form again (a field now decimal, not integer) checks and compiles every rule anew.
 _rules_cache: dict[str, Any] = {"fingerprint": None, "rules": ()}
 
 
 def _rules_fingerprint() -> tuple:
     # A plain statement: it runs at every event, and the ORM would spend longer compiling it.
+    quote = connection.ops.quote_name
     with connection.cursor() as cursor:
-        cursor.execute(_FINGERPRINT_SQL % {"table": connection.ops.quote_name(ExceptionRule._meta.db_table)})
+        cursor.execute(
+            _FINGERPRINT_SQL
+            % {
+                "table": quote(ExceptionRule._meta.db_table),
+                "forms": quote(FormDefinition._meta.db_table),
+                "published": quote(FormDefinition._meta.get_field("published").column),
+                "key": quote(FormDefinition._meta.get_field("key").column),
+            },
+            [ORDER_FORM_KEY],
+        )
         row = cursor.fetchone()
     return (connection.alias, connection.settings_dict["NAME"], *row)
 
 
-_FINGERPRINT_SQL = "SELECT COUNT(*), MAX(id), MAX(updated_at) FROM %(table)s"
+_FINGERPRINT_SQL = (
+    "SELECT COUNT(*), MAX(id), MAX(updated_at), "
+    "(SELECT %(published)s FROM %(forms)s WHERE %(key)s = %%s) FROM %(table)s"
+)
 
 
 def active_rules(*, time_based_only: bool = False, codes: Collection[str] | None = None) -> list[ActiveRule]:
