@@ -489,6 +489,9 @@ def _field_value(scope: str, name: str, value: Any, currency: str | None) -> tup
         return label, time_text(value)
     if kind == "boolean":
         return label, _yes_no(value)
+    if kind == "set" and isinstance(value, list):
+        # A multiple choice of the order form: its options by their labels.
+        return label, _(", ").join(str(definition.choice_labels.get(item, item)) for item in value)
     if kind == "integer":
         return label, _count(value)
     if kind == "enum" and name == "status":

@@ -298,8 +298,9 @@ def _data_keeping_archived(stored: dict[str, Any], new: dict[str, Any]) -> dict[
 @transaction.atomic
 def order_data_set(*, key: str, values: dict[int, Any]) -> None:
     """Set ``data[key]`` of the orders given (order id → value): stored values carried over to a
-    field's new type when the order form is published. No rule reads custom data yet, so
-    detection does not run again."""
+    field's new type when the order form is published. A conversion keeps each value's meaning
+    ("12" becomes 12), so what the rules decide of these orders stays as it was and detection
+    does not run again; the rules compile by the new type from the next event or scan on."""
     ids = sorted(values)
     for start in range(0, len(ids), _REFRESH_CHUNK):
         chunk = list(

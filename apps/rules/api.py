@@ -331,7 +331,9 @@ class CatalogueFieldOutput(serializers.Serializer):
     )
     label = TextOutput()
     description = TextOutput()
-    type = serializers.CharField(help_text=gettext_lazy("string, enum, decimal, integer, datetime, boolean or age."))
+    type = serializers.CharField(
+        help_text=gettext_lazy("string, enum, set, decimal, integer, datetime, date, boolean or age.")
+    )
     unit = serializers.CharField(allow_blank=True)
     nullable = serializers.BooleanField()
     operators = serializers.ListField(child=serializers.CharField())

@@ -72,12 +72,24 @@ TIME_OP_WORDS = {
     "gt": pgettext_lazy("rule operator", "is after"),
     "ge": pgettext_lazy("rule operator", "is at or after"),
 }
+# A set holds options ("contains" one); its lists read as what it includes.
+SET_OP_WORDS = {
+    "in": pgettext_lazy("rule operator", "includes any of"),
+    "not_in": pgettext_lazy("rule operator", "includes none of"),
+}
+TYPE_OP_WORDS = {
+    FieldType.DATETIME: TIME_OP_WORDS,
+    FieldType.DATE: TIME_OP_WORDS,
+    FieldType.SET: SET_OP_WORDS,
+}
 TYPE_WORDS = {
     FieldType.STRING: pgettext_lazy("rule field type", "text"),
     FieldType.ENUM: pgettext_lazy("rule field type", "choice"),
     FieldType.DECIMAL: pgettext_lazy("rule field type", "number"),
     FieldType.INTEGER: pgettext_lazy("rule field type", "whole number"),
     FieldType.DATETIME: pgettext_lazy("rule field type", "time"),
+    FieldType.DATE: pgettext_lazy("rule field type", "date"),
+    FieldType.SET: pgettext_lazy("rule field type", "multiple choice"),
     FieldType.BOOLEAN: pgettext_lazy("rule field type", "yes / no"),
     FieldType.AGE: pgettext_lazy("rule field type", "duration"),
 }
@@ -160,7 +172,10 @@ def builder_catalogue() -> dict[str, Any]:
         },
         "opsByType": ops_by_type,
         "opWords": {op: str(OP_WORDS[op]) for op in OP_ORDER},
-        "timeOpWords": {op: str(words) for op, words in TIME_OP_WORDS.items()},
+        # Words of an operator for the fields of a type, where they differ from ``opWords``.
+        "typeOpWords": {
+            kind.value: {op: str(words[op]) for op in OP_ORDER if op in words} for kind, words in TYPE_OP_WORDS.items()
+        },
         "unary": sorted(UNARY),
         "durationUnits": {unit: str(words) for unit, words in DURATION_UNITS.items()},
     }

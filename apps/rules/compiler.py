@@ -25,7 +25,7 @@ from django.db.models.lookups import (
     Regex,
 )
 
-from apps.rules.fields import COLLECTIONS, Env, FieldDef, FieldType
+from apps.rules.fields import COLLECTIONS, Env, FieldDef, FieldType, day_limits
 from apps.rules.language import Condition, Each, FieldRef, Group, Leaf, Not
 
 _LOOKUPS = {
@@ -107,10 +107,25 @@ def _age(definition: FieldDef, op: str, duration: timedelta, env: Env) -> Q:
     return _compare(flipped, anchor, limit, nullable=definition.nullable)
 
 
+def _set(definition: FieldDef, op: str, value: Any, env: Env) -> Q:
+    """A set's tests, from its ``includes`` condition (never NULL, so negating it is safe)."""
+    includes = definition.includes
+    if op == "contains":
+        return Q(includes(env, (value,)))
+    if op == "in":
+        return Q(includes(env, value))
+    if op == "not_in":
+        return Q(includes(env, None)) & ~Q(includes(env, value))
+    filled = Q(includes(env, None))
+    return filled if op == "is_not_empty" else ~filled
+
+
 def _leaf(leaf: Leaf, env: Env) -> Q:
     definition, op, value = leaf.field, leaf.op, leaf.value
     if op in definition.verdicts:
         return Q(**{definition.verdicts[op]: True})
+    if definition.type is FieldType.SET:
+        return _set(definition, op, value, env)
     lhs = definition.orm(env)
     nullable = definition.nullable
     if definition.type is FieldType.AGE:
@@ -147,6 +162,11 @@ def _leaf(leaf: Leaf, env: Env) -> Q:
     if op == "matches":
         regex = Regex(lhs, Value(value))
         return Q(_FalseIfNull(regex)) if nullable else Q(regex)
+    if op in ("older_than", "newer_than") and definition.type is FieldType.DATE:
+        began_before, day = day_limits(env.now - value)
+        if op == "older_than":
+            return _compare("le", lhs, Value(began_before), nullable=nullable)
+        return _compare("gt", lhs, Value(day), nullable=nullable)
     if op == "older_than":
         return _compare("lt", lhs, Value(env.now - value), nullable=nullable)
     if op == "newer_than":

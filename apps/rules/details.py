@@ -24,7 +24,7 @@ import json
 import logging
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from functools import lru_cache
 from typing import Any
@@ -156,6 +156,8 @@ def _json(value: Any) -> Any:
         return str(cents if cents == value else value.normalize())
     if isinstance(value, datetime):
         return value.astimezone(UTC).isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
     if isinstance(value, timedelta):
         return int(value.total_seconds())
     if isinstance(value, dict):

@@ -9,7 +9,7 @@ import re
 from datetime import timedelta
 from typing import Any
 
-from apps.rules.fields import COLLECTIONS, FieldDef, FieldType
+from apps.rules.fields import COLLECTIONS, FieldDef, FieldType, day_limits
 from apps.rules.language import Condition, Each, FieldRef, Group, Leaf, Not
 
 _COMPARE = {
@@ -41,6 +41,17 @@ def _age(definition: FieldDef, op: str, duration: timedelta, ctx, row) -> bool:
     return _compare(flipped, anchor, reference - duration)
 
 
+def _set(op: str, value: Any, current: tuple | None) -> bool:
+    """A set's tests; ``current`` is ``None`` for an empty set (the accessor's reading)."""
+    if op in ("is_empty", "is_not_empty"):
+        return (current is None) == (op == "is_empty")
+    if current is None:
+        return False
+    options = (value,) if op == "contains" else value
+    holds = any(isinstance(item, str) and item in options for item in current)
+    return holds if op != "not_in" else not holds
+
+
 def _leaf(leaf: Leaf, ctx, row) -> bool:
     definition, op, value = leaf.field, leaf.op, leaf.value
     target = ctx.order if row is None else row
@@ -52,6 +63,8 @@ def _leaf(leaf: Leaf, ctx, row) -> bool:
             return _age(definition, "ge", low, ctx, row) and _age(definition, "le", high, ctx, row)
         return _age(definition, op, value, ctx, row)
     current = definition.py(ctx, row)
+    if definition.type is FieldType.SET:
+        return _set(op, value, current)
     if op == "is_empty":
         return current is None or current == ""
     if op == "is_not_empty":
@@ -69,6 +82,9 @@ def _leaf(leaf: Leaf, ctx, row) -> bool:
         return current is not None and current.startswith(value)
     if op == "matches":
         return current is not None and re.search(value, current) is not None
+    if op in ("older_than", "newer_than") and definition.type is FieldType.DATE:
+        began_before, day = day_limits(ctx.now - value)
+        return _compare("le", current, began_before) if op == "older_than" else _compare("gt", current, day)
     if op == "older_than":
         return _compare("lt", current, ctx.now - value)
     if op == "newer_than":

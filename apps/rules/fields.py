@@ -9,18 +9,21 @@ and a Python accessor (for single events: a loaded ``OrderContext``). Collection
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from functools import cache
 from typing import Any
 
-from django.db import connection
+from django.db import NotSupportedError, connection
 from django.db.models import (
     BooleanField,
     Case,
     Count,
+    DateField,
+    DateTimeField,
     DecimalField,
     ExpressionWrapper,
     F,
@@ -33,11 +36,13 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.fields.json import KeyTextTransform
+from django.db.models.fields.json import KeyTextTransform, KeyTransform, compile_json_path
 from django.db.models.functions import Abs, Cast, Coalesce, NullIf, Round
-from django.db.models.lookups import Exact
+from django.db.models.lookups import Exact, Regex
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from apps.formdesigner.document import DATE_PATTERN, DATETIME_PATTERN
 from apps.orders.models import MONEY, Channel, Order, OrderLine, Payment, Shipment, ShipmentLine
 
 ZERO = Decimal("0.00")
@@ -50,7 +55,11 @@ class FieldType(enum.Enum):
     DECIMAL = "decimal"
     INTEGER = "integer"
     DATETIME = "datetime"
+    # A calendar date; it begins at midnight in TIME_ZONE (which is what "ago" counts from).
+    DATE = "date"
     BOOLEAN = "boolean"
+    # A set of options (a multiple choice): tested for holding options, never compared.
+    SET = "set"
     # A duration measured from ``anchor`` to ``reference`` (now, or another time of the row):
     # compared with durations, compiled to a comparison of the two times (index friendly).
     AGE = "age"
@@ -87,6 +96,9 @@ class FieldDef:
     description: Any = ""
     group: str = ""
     unit: str = ""
+    # For SET fields: a condition (never NULL) that the set holds one of the given options, or
+    # with ``None`` any option at all; the ORM reading is the set itself, for the details.
+    includes: Callable[[Env, tuple[str, ...] | None], Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -752,8 +764,9 @@ PAYMENT_FIELDS: dict[str, FieldDef] = {
 # --- The order's custom fields (SPEC §10.1: the published order form's fields, in ``data``) ----
 
 CUSTOM_PREFIX = "data."
-# The form field types the language compares, as its own types. Dates, times and multiple
-# choices are not among them: their stored text does not compare the same in SQL and in Python.
+# The form field types the language compares, as its own types (apps/formdesigner/document.py
+# says how each is stored: dates "2026-11-24", times RFC 3339 with an offset, multiple choices a
+# list of option values).
 _CUSTOM_TYPES = {
     "text": S,
     "textarea": S,
@@ -762,11 +775,105 @@ _CUSTOM_TYPES = {
     "url": S,
     "regex": S,
     "choice": E,
+    "multichoice": FieldType.SET,
     "integer": N,
     "decimal": D,
     "money": D,
     "boolean": B,
+    "date": FieldType.DATE,
+    "datetime": T,
 }
+_DATE_SHAPE = re.compile(DATE_PATTERN)
+_DATETIME_SHAPE = re.compile(DATETIME_PATTERN)
+
+
+def day_limits(moment: datetime) -> tuple[date, date]:
+    """(the last date that began before ``moment``, the date ``moment`` falls on), a date beginning
+    at midnight in TIME_ZONE. A date is longer ago than a duration when it began more than that
+    long before now (D ≤ the first of ``day_limits(now − duration)``), and less long ago when it
+    began less long before (D > the second): "longer ago than 1d" is "before today"."""
+    zone = timezone.get_default_timezone()
+    day = timezone.localtime(moment, zone).date()
+    began = timezone.make_aware(datetime.combine(day, time()), zone)
+    return (day if began < moment else day - timedelta(days=1)), day
+
+
+class _DataText(KeyTextTransform):
+    """``data ->> key``: the value under ``key`` as text; NULL when the key is missing or holds JSON
+    null. Django reads JSON null on SQLite as the text 'null' (PostgreSQL's ->> gives NULL), so
+    there the value is read as JSON_EXTRACT reads it, booleans as 'true' / 'false' as on PostgreSQL."""
+
+    def as_sqlite(self, compiler, connection):
+        data, params, keys = self.preprocess_lhs(compiler, connection)
+        path = compile_json_path(keys)
+        sql = (
+            f"(CASE WHEN JSON_TYPE({data}, %s) IN ('false', 'true') THEN JSON_TYPE({data}, %s) "
+            f"ELSE JSON_EXTRACT({data}, %s) END)"
+        )
+        return sql, (*params, path, *params, path, *params, path)
+
+
+class _UtcTime(Func):
+    """An RFC 3339 time (text with a UTC offset or Z) as a time.
+
+    On SQLite, as the text Django stores aware times in there ('YYYY-MM-DD HH:MM:SS' in UTC, with
+    '.ffffff' unless the microseconds are zero), so that it compares with time columns and
+    parameters as their text does. The fraction is carried over as written: SQLite's own time
+    functions keep milliseconds only, and round 59.9999 s up to the next minute."""
+
+    output_field = DateTimeField()
+
+    def as_postgresql(self, compiler, connection, **extra_context):
+        return super().as_sql(compiler, connection, template="(%(expressions)s)::timestamptz", **extra_context)
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        text, params = compiler.compile(self.source_expressions[0])
+        zulu = "SUBSTR(@, -1) = 'Z'"
+        zone = f"(CASE WHEN {zulu} THEN 'Z' ELSE SUBSTR(@, -6) END)"
+        # 'YYYY-MM-DDTHH:MM:SS' (19), '.' and the digits, then the zone (Z, or ±HH:MM).
+        digits = f"SUBSTR(@, 21, LENGTH(@) - (CASE WHEN {zulu} THEN 21 ELSE 26 END))"
+        fraction = f"(CASE WHEN SUBSTR(@, 20, 1) = '.' THEN SUBSTR({digits} || '000000', 1, 6) ELSE '000000' END)"
+        seconds = f"DATETIME(SUBSTR(@, 1, 19) || {zone})"
+        template = f"({seconds} || (CASE {fraction} WHEN '000000' THEN '' ELSE '.' || {fraction} END))"
+        return template.replace("@", f"({text})"), tuple(params) * template.count("@")
+
+    def as_sql(self, compiler, connection, **extra_context):
+        raise NotSupportedError("Custom time fields are read on PostgreSQL and SQLite only.")
+
+
+class _Includes(Func):
+    """Whether the list under ``key`` of the order's ``data`` holds one of ``options`` (``None``: any
+    item at all). Never NULL: a missing key, JSON null or a value that is no list holds nothing."""
+
+    output_field = BooleanField()
+
+    def __init__(self, key: str, options: tuple[str, ...] | None):
+        super().__init__(F("data"))
+        self.key, self.options = key, options
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        data, params = compiler.compile(self.source_expressions[0])
+        path = compile_json_path([self.key])
+        sql = f"EXISTS (SELECT 1 FROM JSON_EACH({data}, %s) AS og_item WHERE JSON_TYPE({data}, %s) = 'array'"
+        args = [*params, path, *params, path]
+        if self.options is not None:
+            sql += f" AND og_item.type = 'text' AND og_item.value IN ({', '.join(['%s'] * len(self.options))})"
+            args += self.options
+        return sql + ")", tuple(args)
+
+    def as_postgresql(self, compiler, connection, **extra_context):
+        data, params = compiler.compile(self.source_expressions[0])
+        value = f"({data} -> %s)"
+        if self.options is None:
+            test, args = f"{value} <> '[]'::jsonb", []
+        else:
+            # ?| : some string of the array is one of the options.
+            test, args = f"{value} ?| ARRAY[{', '.join(['%s'] * len(self.options))}]::text[]", list(self.options)
+        sql = f"COALESCE(JSONB_TYPEOF({value}) = 'array' AND {test}, FALSE)"
+        return sql, (*params, self.key, *params, self.key, *args)
+
+    def as_sql(self, compiler, connection, **extra_context):
+        raise NotSupportedError("Custom multiple-choice fields are read on PostgreSQL and SQLite only.")
 
 
 def _custom_orm(key: str, kind: FieldType, places: int) -> Callable[[Env], Any]:
@@ -779,16 +886,26 @@ def _custom_orm(key: str, kind: FieldType, places: int) -> Callable[[Env], Any]:
 
     def build(env: Env):
         # KeyTextTransform, not a "data__<key>" lookup: a key may hold "__".
-        text = KeyTextTransform(key, "data")
+        text = _DataText(key, "data")
         if kind is B:
             # Both databases give JSON true / false as the text 'true' / 'false', which SQLite's
             # CAST would read as 0: compared as text instead.
             return Case(
                 When(Exact(text, Value("true")), then=Value(True)),
-                When(Exact(KeyTextTransform(key, "data"), Value("false")), then=Value(False)),
+                When(Exact(_DataText(key, "data"), Value("false")), then=Value(False)),
                 default=Value(None),
                 output_field=BooleanField(),
             )
+        if kind is FieldType.SET:
+            # The list itself, for the details of a match; conditions test it through ``includes``.
+            return KeyTransform(key, "data")
+        if kind in (FieldType.DATE, T):
+            # Only text of the form's shape is read (as the Python accessor reads it): a cast of
+            # anything else would fail the whole query on PostgreSQL.
+            output = DateField() if kind is FieldType.DATE else DateTimeField()
+            pattern = DATE_PATTERN if kind is FieldType.DATE else DATETIME_PATTERN
+            value = Cast(text, output_field=output) if kind is FieldType.DATE else _UtcTime(text)
+            return Case(When(Regex(text, Value(pattern)), then=value), default=Value(None), output_field=output)
         return text if cast is None else Cast(text, output_field=cast)
 
     return build
@@ -805,13 +922,33 @@ def _custom_py(key: str, kind: FieldType) -> Callable[[Any, Any], Any]:
             return value if isinstance(value, int) and not isinstance(value, bool) else None
         if kind is B:
             return value if isinstance(value, bool) else None
+        if kind is FieldType.SET:
+            return tuple(value) if isinstance(value, list) and value else None
+        if kind is FieldType.DATE:
+            return _parsed(date.fromisoformat, _DATE_SHAPE, value)
+        if kind is T:
+            return _parsed(datetime.fromisoformat, _DATETIME_SHAPE, value)
         return value if isinstance(value, str) else None
 
     return read
 
 
+def _parsed(parse: Callable[[str], Any], shape: re.Pattern, value: Any) -> Any:
+    if not isinstance(value, str) or not shape.search(value):
+        return None
+    try:
+        return parse(value)
+    except ValueError:
+        return None
+
+
+def _custom_includes(key: str) -> Callable[[Env, tuple[str, ...] | None], Any]:
+    return lambda env, options: _Includes(key, options)
+
+
 def _custom_field(spec: Any) -> FieldDef:
     kind = _CUSTOM_TYPES[str(spec.type)]
+    has_choices = kind in (E, FieldType.SET)
     return FieldDef(
         CUSTOM_PREFIX + spec.key,
         kind,
@@ -819,8 +956,9 @@ def _custom_field(spec: Any) -> FieldDef:
         _custom_orm(spec.key, kind, spec.places if kind is D else 0),
         _custom_py(spec.key, kind),
         nullable=True,
-        choices=spec.choice_values if kind is E else (),
-        choice_labels={choice.value: choice.label for choice in spec.choices} if kind is E else {},
+        choices=spec.choice_values if has_choices else (),
+        choice_labels={choice.value: choice.label for choice in spec.choices} if has_choices else {},
+        includes=_custom_includes(spec.key) if kind is FieldType.SET else None,
         group="custom",
         unit="money" if str(spec.type) == "money" else "",
         description=spec.help if (spec.help.zh or spec.help.en) else "",

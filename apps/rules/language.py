@@ -6,6 +6,10 @@ A tree is one of
     {"lines" | "shipments" | "shipment_lines" | "payments": "any" | "all", "where": node}
 and VALUE may be a literal, {"field": NAME} (another field of the same scope) or
 {"param": NAME} (a rule parameter). Durations are strings like "30m", "2h", "3d", "1h30m".
+Times are ISO 8601 with a UTC offset, dates "2026-11-24"; a date is "longer ago" than a duration
+when its day began (at midnight in TIME_ZONE) more than that long ago. A set (a multiple choice
+of the order form) "contains" an option, is "in" a list when it holds one of its options and
+"not_in" it when it holds none (and is not empty).
 
 ``rule_check`` turns a tree plus parameters into a ``Condition``: every name resolved, every
 value parsed and typed. The compiler (``compiler.py``) and the evaluator (``evaluator.py``)
@@ -17,7 +21,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -37,12 +41,16 @@ OPS_BY_TYPE: dict[FieldType, set[str]] = {
     FieldType.DECIMAL: COMPARISONS | {"in", "not_in", "between", "is_empty", "is_not_empty"},
     FieldType.INTEGER: COMPARISONS | {"in", "not_in", "between", "is_empty", "is_not_empty"},
     FieldType.DATETIME: COMPARISONS | {"between", "older_than", "newer_than", "is_empty", "is_not_empty"},
+    FieldType.DATE: COMPARISONS | {"between", "older_than", "newer_than", "is_empty", "is_not_empty"},
     FieldType.BOOLEAN: {"eq", "ne", "is_empty", "is_not_empty"},
     FieldType.AGE: ORDERED | {"between"},
+    # contains: the option is among those chosen; in / not_in: one / none of the given options is.
+    FieldType.SET: {"contains", "in", "not_in", "is_empty", "is_not_empty"},
 }
 VERDICT_OPS = {"valid_phone", "valid_email", "valid_tracking"}
 UNARY = {"is_empty", "is_not_empty"} | VERDICT_OPS
 _DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 class RuleError(ValueError):
@@ -108,10 +116,10 @@ def _literal(definition: FieldDef, raw: Any, path: str) -> Any:
     """Parse one literal for a field of ``definition``'s type."""
     kind = definition.type
     try:
-        if kind in (FieldType.STRING, FieldType.ENUM):
+        if kind in (FieldType.STRING, FieldType.ENUM, FieldType.SET):
             if not isinstance(raw, str):
                 raise ValueError(_("Expected a string."))
-            if kind is FieldType.ENUM and raw not in definition.choices:
+            if kind is not FieldType.STRING and raw not in definition.choices:
                 choices = ", ".join(definition.choices)
                 raise ValueError(_("“%(value)s” is not one of %(choices)s.") % {"value": raw, "choices": choices})
             return raw
@@ -138,6 +146,13 @@ def _literal(definition: FieldDef, raw: Any, path: str) -> Any:
             if parsed is None or parsed.tzinfo is None:
                 raise ValueError(_("Expected an ISO 8601 time with a UTC offset."))
             return parsed
+        if kind is FieldType.DATE:
+            try:
+                if isinstance(raw, str) and _DATE.fullmatch(raw):
+                    return date.fromisoformat(raw)
+            except ValueError:
+                pass
+            raise ValueError(_("Give a date as YYYY-MM-DD."))
         if kind is FieldType.AGE:
             return parse_duration(raw)
     except (InvalidOperation, ValueError, TypeError) as exc:
@@ -231,6 +246,8 @@ def _leaf(walk: _Walk, node: dict[str, Any], scope: str, path: str) -> Leaf:
         except re.error as exc:
             raise RuleError(value_path, _("Not a valid regular expression: %(error)s.") % {"error": exc}) from exc
         return Leaf(definition, op, raw)
+    if op == "contains" and definition.type is FieldType.SET:
+        return Leaf(definition, op, _literal(definition, raw, value_path))
     if op in ("contains", "startswith"):
         if not isinstance(raw, str):
             raise RuleError(value_path, _("Expected a string."))

@@ -99,6 +99,12 @@ def _leaf(node: dict[str, Any], scope: str, params: dict[str, Any]) -> str:
             "low": _value(scope, field, value[0], params),
             "high": _value(scope, field, value[1], params),
         }
+    definition = fields_of(scope).get(field) if isinstance(field, str) else None
+    if definition is not None and definition.type is FieldType.SET and op in ("in", "not_in"):
+        phrase = (
+            _("%(field)s includes any of %(options)s") if op == "in" else _("%(field)s includes none of %(options)s")
+        )
+        return phrase % {"field": label, "options": _value(scope, field, value, params)}
     operator = OPERATORS.get(op)
     if operator is None:
         return _("(unreadable condition)")

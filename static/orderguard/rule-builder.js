@@ -80,6 +80,11 @@
     return typeof value === "string" && splitDuration(value) !== null;
   }
 
+  // The fields whose value is one option of a list: a choice, or an option of a multiple choice.
+  function hasOptions(field) {
+    return field.type === "enum" || field.type === "set";
+  }
+
   // --- Times: ISO 8601 with an offset <-> a datetime-local input's value --------------------------
 
   function toLocal(iso) {
@@ -198,6 +203,7 @@
     function defaultLiteral(field) {
       switch (field.type) {
         case "enum":
+        case "set":
           return field.choices.length ? field.choices[0].value : "";
         case "decimal":
           return "0";
@@ -207,6 +213,8 @@
           return true;
         case "datetime":
           return fromLocal(toLocal(new Date().toISOString()).slice(0, 16));
+        case "date":
+          return toLocal(new Date().toISOString()).slice(0, 10);
         case "age":
           return "1h";
         default:
@@ -216,10 +224,10 @@
 
     function defaultValue(field, op) {
       if (isUnary(op)) return undefined;
-      if (has(LIST_OPS, op)) return field.type === "enum" && field.choices.length ? [field.choices[0].value] : [];
-      if (has(AGO_OPS, op)) return "1h";
+      if (has(LIST_OPS, op)) return hasOptions(field) && field.choices.length ? [field.choices[0].value] : [];
+      if (has(AGO_OPS, op)) return field.type === "date" ? "1d" : "1h";
       if (op === "between") return [defaultLiteral(field), defaultLiteral(field)];
-      if (has(TEXT_OPS, op)) return "";
+      if (has(TEXT_OPS, op)) return field.type === "set" ? defaultLiteral(field) : "";
       return defaultLiteral(field);
     }
 
@@ -587,9 +595,9 @@
       opOptions: function (row) {
         var field = this.fieldOf(row);
         var words = catalogue.opWords;
-        var times = catalogue.timeOpWords;
+        var typed = (field && catalogue.typeOpWords[field.type]) || {};
         return opsOf(field).map(function (op) {
-          var label = field.type === "datetime" && times[op] ? times[op] : words[op];
+          var label = typed[op] || words[op];
           return { value: op, label: label, selected: op === row.node.op };
         });
       },
@@ -662,8 +670,10 @@
         if (isRef(value, "field")) return "field";
         if (isRef(value, "param")) return "param";
         var field = slot.field;
-        if (has(LIST_OPS, slot.op)) return field.type === "enum" ? "choices" : "list";
+        if (has(LIST_OPS, slot.op)) return hasOptions(field) ? "choices" : "list";
         if (has(AGO_OPS, slot.op) || field.type === "age") return "duration";
+        // A multiple choice "contains" one of its options.
+        if (field.type === "set") return "choice";
         if (has(TEXT_OPS, slot.op)) return "text";
         return {
           string: "text",
@@ -671,6 +681,7 @@
           decimal: "decimal",
           integer: "integer",
           datetime: "datetime",
+          date: "date",
           boolean: "boolean",
         }[field.type] || "text";
       },

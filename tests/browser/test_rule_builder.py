@@ -415,6 +415,71 @@ def test_a_condition_on_a_custom_field_that_is_gone_shows_where_it_is(browser, l
     assert page.errors == [], "\n".join(page.errors)
 
 
+def test_custom_dates_and_multiple_choices_get_a_date_picker_and_their_options(browser, live_server, admin):
+    form = FormDefinition.objects.get(key=ORDER_FORM_KEY)
+    fields = [
+        {"key": "ship_by", "type": "date", "label": {"zh-hans": "承诺发货日期", "en": "Ship-by date"}},
+        {
+            "key": "tags",
+            "type": "multichoice",
+            "label": {"zh-hans": "标签", "en": "Tags"},
+            "choices": [
+                {"value": "urgent", "label": {"zh-hans": "加急", "en": "Urgent"}},
+                {"value": "gift", "label": {"zh-hans": "礼品", "en": "Gift"}},
+            ],
+        },
+    ]
+    form_services.form_save_draft(key=ORDER_FORM_KEY, document={**form.draft, "fields": fields}, actor=admin)
+    form_services.form_publish(key=ORDER_FORM_KEY, actor=admin)
+    condition = {
+        "all": [
+            {"field": "data.ship_by", "op": "lt", "value": "2026-11-24"},
+            {"field": "data.tags", "op": "contains", "value": "urgent"},
+            {"field": "data.tags", "op": "in", "value": ["gift"]},
+        ]
+    }
+    rule = services.rule_create(
+        code="TAGGED_LATE",
+        actor=admin,
+        name="加急迟发",
+        name_en="Urgent and late",
+        category="logistics",
+        default_severity="low",
+        condition=condition,
+        params={},
+    )
+    page = _open(browser, live_server, language="en")
+    page.goto(_builder_url(live_server, rule))
+    designers.settled(page)
+    _expect_fixed(page)
+
+    date = _leaf(page, 1)
+    assert date.locator('[data-role="op"] option:checked').inner_text() == "is before"
+    picker = date.locator('input[type="date"][data-role="value"]')
+    assert picker.input_value() == "2026-11-24"
+    picker.fill("2026-11-30")
+    designers.settled(page)
+
+    contains = _leaf(page, 2)
+    assert contains.locator('[data-role="op"] option:checked').inner_text() == "contains"
+    assert contains.locator('select[data-role="value"] option:checked').inner_text() == "Urgent"
+    contains.locator('select[data-role="value"]').select_option("gift")
+
+    any_of = _leaf(page, 3)
+    assert any_of.locator('[data-role="op"] option:checked').inner_text() == "includes any of"
+    any_of.locator('[data-role="op"]').select_option("not_in")
+    any_of.locator('[data-role="choice"][value="urgent"]').check()
+    designers.settled(page)
+    _expect_fixed(page)
+    assert _condition(page)["all"] == [
+        {"field": "data.ship_by", "op": "lt", "value": "2026-11-30"},
+        {"field": "data.tags", "op": "contains", "value": "gift"},
+        {"field": "data.tags", "op": "not_in", "value": ["urgent", "gift"]},
+    ]
+    assert "Tags includes none of Urgent, Gift" in page.locator("[data-sentence]").inner_text()
+    assert page.errors == [], "\n".join(page.errors)
+
+
 # Every control says what it is: a label, a visible text or an aria-label.
 UNNAMED_CONTROLS_JS = """() => [...document.querySelectorAll(
     '.og-rb select, .og-rb input, .og-rb textarea, .og-rb button')]
