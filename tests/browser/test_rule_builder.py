@@ -478,6 +478,15 @@ def test_custom_dates_and_multiple_choices_get_a_date_picker_and_their_options(b
     ]
     assert "Tags includes none of Urgent, Gift" in page.locator("[data-sentence]").inner_text()
     assert page.errors == [], "\n".join(page.errors)
+    screens.shoot(page, "rule-builder-custom-types-en-desktop")
+
+    # The saved rule on a Chinese page: the fields, options and operators in Chinese.
+    chinese = _open(browser, live_server, language="zh-hans")
+    chinese.goto(_builder_url(live_server, rule))
+    designers.settled(chinese)
+    sentence = chinese.locator("[data-sentence]").inner_text()
+    assert "承诺发货日期" in sentence and "加急" in sentence and "礼品 中的任一项" in sentence, sentence
+    screens.shoot(chinese, "rule-builder-custom-types-zh-hans-desktop")
 
 
 # Every control says what it is: a label, a visible text or an aria-label.
