@@ -284,8 +284,8 @@ def _row_words(attribute: str, value: Any, names: dict[str, dict[str, str]]) -> 
     return "—" if value in (None, "") else str(value)
 
 
-def row_change_rows(changes: list[dict[str, Any]]) -> list[RowChange]:
-    """Stored changes of a grading row as rows in the page's language (two queries at most, for names)."""
+def row_change_names(changes: list[dict[str, Any]]) -> dict[str, dict[str, str]]:
+    """The names of the rules and departments ``changes`` name, by code (two queries at most)."""
     rule_codes = {c.get(side) for c in changes if c.get("attribute") == "rule" for side in ("old", "new")} - {None}
     department_codes = {
         c.get(side) for c in changes if c.get("attribute") == "department" for side in ("old", "new")
@@ -297,6 +297,15 @@ def row_change_rows(changes: list[dict[str, Any]]) -> list[RowChange]:
     if department_codes:
         for department in Department.objects.filter(code__in=department_codes).only("code", "name", "name_en"):
             names["department"][department.code] = localized(department.name, department.name_en)
+    return names
+
+
+def row_change_rows(
+    changes: list[dict[str, Any]], *, names: dict[str, dict[str, str]] | None = None
+) -> list[RowChange]:
+    """Stored changes of a grading row as rows in the page's language; ``names`` as
+    ``row_change_names`` gives them (read here when not given: two queries at most)."""
+    names = row_change_names(changes) if names is None else names
     rows = []
     for change in changes:
         kind = change.get("change")

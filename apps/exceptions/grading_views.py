@@ -596,17 +596,18 @@ def _document_name(document: dict[str, Any]) -> str:
 
 
 def _history_row(value: str) -> int | None:
-    return int(value) if value.isdigit() and 0 < int(value) <= 2**63 - 1 else None
+    return _row_id(int(value)) if value.isdigit() else None
 
 
 def history_context(*, row_id: int | None, can_edit: bool, table: list[GradingRule] | None = None) -> dict[str, Any]:
     """What the page's "Changes" section shows: the last versions (of row ``row_id`` only, if
     given), each in words with whether it can be restored, and the rows the section can be
-    narrowed to (the table's rows by place, then the removed ones)."""
+    narrowed to (the table's rows by place, then the removed ones). Five queries at most."""
     table = _table() if table is None else table
     history = selectors.grading_history(row_id=row_id, limit=designers.HISTORY_SHOWN)
     places = {row.pk: number for number, row in enumerate(table, start=1)}
     Action = GradingRuleVersion.Action
+    names = grading.row_change_names([change for version in history.versions for change in version.changes])
     entries = []
     for version in history.versions:
         place = places.get(version.row_id)
@@ -616,7 +617,7 @@ def history_context(*, row_id: int | None, can_edit: bool, table: list[GradingRu
                 "name": _document_name(version.document),
                 "place": place,
                 "removed": version.row_id in history.removed,
-                "rows": grading.row_change_rows(version.changes),
+                "rows": grading.row_change_rows(version.changes, names=names),
                 "latest": history.latest.get(version.row_id) == version.number,
                 "restorable": can_edit
                 and version.action != Action.DELETED
@@ -657,12 +658,9 @@ def version_restore(request: HttpRequest) -> HttpResponse:
     row_id = _history_row(request.POST.get("row", ""))
     number = request.POST.get("version", "")
     try:
-        if row_id is None or not selectors.grading_rule_versions(row_id=row_id).exists():
-            raise DomainError(
-                code=ErrorCode.NOT_FOUND, field="row", message=_("That grading row has no versions to restore.")
-            )
+        # An unreadable row or version is a version the row does not have: the service says so.
         row = grading.grading_rule_restore(
-            rule_id=row_id, version=int(number) if number.isdigit() else 0, actor=request.user
+            rule_id=row_id or 0, version=int(number) if number.isdigit() else 0, actor=request.user
         )
     except DomainError as error:
         messages.error(request, str(error.message))

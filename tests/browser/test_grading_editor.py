@@ -17,7 +17,7 @@ from django.utils import translation
 from django.utils.translation import gettext
 
 from apps.accounts.services import user_create
-from apps.exceptions.models import GradingRule, OrderException
+from apps.exceptions.models import GradingRule, GradingRuleVersion, OrderException
 from apps.exceptions.services import exceptions_sync
 from apps.rules.models import Category, ExceptionRule
 from tests.browser import screens
@@ -212,10 +212,16 @@ def test_an_admin_edits_reorders_and_tests_the_grading_table(browser, live_serve
 
     # The changes below the table follow each write: the removal is the newest, marked removed.
     history = page.locator("#og-gt-history")
-    page.wait_for_function(
-        f"() => document.querySelector('#og-gt-history .og-designer__version')?.dataset.row === '{added.pk}'"
+    removal = GradingRuleVersion.objects.filter(row_id=added.pk).order_by("-number").first()
+    assert removal.action == GradingRuleVersion.Action.DELETED
+    # Each write re-fetches the section: wait for the fetch that follows the removal.
+    history.locator(f'[data-row="{added.pk}"][data-version="{removal.number}"]').wait_for()
+    newest = history.locator(".og-designer__version").first
+    assert (newest.get_attribute("data-row"), newest.get_attribute("data-version")) == (
+        str(added.pk),
+        str(removal.number),
     )
-    assert history.locator(".og-designer__version").first.locator(".og-badge--dismissed").count() == 1
+    assert newest.locator(".og-badge--dismissed").count() == 1
     # Narrowed to the payment row: its versions only, each change in words; version 1 (as seeded)
     # comes back with a click, confirmed, and the grid shows it.
     page.select_option("#og-gt-history-row", str(payment.pk))

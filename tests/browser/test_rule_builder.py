@@ -372,43 +372,53 @@ def test_each_kind_of_mistake_shows_its_message_at_the_condition(browser, live_s
     assert page.errors == [], "\n".join(page.errors)
 
 
-def test_a_condition_on_a_custom_field_that_is_gone_shows_where_it_is(browser, live_server, admin):
+def _publish_order_form(admin, fields: list[dict]) -> None:
     form = FormDefinition.objects.get(key=ORDER_FORM_KEY)
+    form_services.form_save_draft(key=ORDER_FORM_KEY, document={**form.draft, "fields": fields}, actor=admin)
+    form_services.form_publish(key=ORDER_FORM_KEY, actor=admin)
+
+
+def _custom_field_rule(browser, live_server, admin, *, fields: list[dict], condition: dict, **names):
+    """Publish the order form with ``fields``, store a rule on them, and open it in the builder (en)."""
+    _publish_order_form(admin, fields)
+    rule = services.rule_create(actor=admin, default_severity="low", condition=condition, params={}, **names)
+    page = _open(browser, live_server, language="en")
+    page.goto(_builder_url(live_server, rule))
+    designers.settled(page)
+    return rule, page
+
+
+def test_a_condition_on_a_custom_field_that_is_gone_shows_where_it_is(browser, live_server, admin):
     vip = {
         "key": "vip_level",
         "type": "choice",
         "label": {"zh-hans": "会员等级", "en": "VIP level"},
         "choices": [{"value": "gold", "label": {"zh-hans": "金卡", "en": "Gold"}}],
     }
-    form_services.form_save_draft(key=ORDER_FORM_KEY, document={**form.draft, "fields": [vip]}, actor=admin)
-    form_services.form_publish(key=ORDER_FORM_KEY, actor=admin)
     condition = {
         "all": [
             {"field": "status", "op": "eq", "value": "paid"},
             {"field": "data.vip_level", "op": "eq", "value": "gold"},
         ]
     }
-    rule = services.rule_create(
+    _, page = _custom_field_rule(
+        browser,
+        live_server,
+        admin,
+        fields=[vip],
+        condition=condition,
         code="GOLD_PAID",
-        actor=admin,
         name="金卡已付款",
         name_en="Gold and paid",
         category="process",
-        default_severity="low",
-        condition=condition,
-        params={},
     )
-    page = _open(browser, live_server, language="en")
-    page.goto(_builder_url(live_server, rule))
-    designers.settled(page)
     custom = _leaf(page, 2)
     assert custom.locator('[data-role="field"] option:checked').inner_text() == "VIP level"
     assert custom.locator('[data-role="value"] option:checked').inner_text() == "Gold"
     assert "VIP level is Gold" in page.locator("[data-sentence]").inner_text()
 
     # The order form drops the field: the builder says so at the condition that names it.
-    form_services.form_save_draft(key=ORDER_FORM_KEY, document={**form.draft, "fields": []}, actor=admin)
-    form_services.form_publish(key=ORDER_FORM_KEY, actor=admin)
+    _publish_order_form(admin, [])
     page.reload()
     designers.settled(page)
     _expect_problem(page, _leaf(page, 2), message="Unknown field “data.vip_level”.", place="Condition 2", part="field")
@@ -416,7 +426,6 @@ def test_a_condition_on_a_custom_field_that_is_gone_shows_where_it_is(browser, l
 
 
 def test_custom_dates_and_multiple_choices_get_a_date_picker_and_their_options(browser, live_server, admin):
-    form = FormDefinition.objects.get(key=ORDER_FORM_KEY)
     fields = [
         {"key": "ship_by", "type": "date", "label": {"zh-hans": "承诺发货日期", "en": "Ship-by date"}},
         {
@@ -429,8 +438,6 @@ def test_custom_dates_and_multiple_choices_get_a_date_picker_and_their_options(b
             ],
         },
     ]
-    form_services.form_save_draft(key=ORDER_FORM_KEY, document={**form.draft, "fields": fields}, actor=admin)
-    form_services.form_publish(key=ORDER_FORM_KEY, actor=admin)
     condition = {
         "all": [
             {"field": "data.ship_by", "op": "lt", "value": "2026-11-24"},
@@ -438,19 +445,17 @@ def test_custom_dates_and_multiple_choices_get_a_date_picker_and_their_options(b
             {"field": "data.tags", "op": "in", "value": ["gift"]},
         ]
     }
-    rule = services.rule_create(
+    rule, page = _custom_field_rule(
+        browser,
+        live_server,
+        admin,
+        fields=fields,
+        condition=condition,
         code="TAGGED_LATE",
-        actor=admin,
         name="加急迟发",
         name_en="Urgent and late",
         category="logistics",
-        default_severity="low",
-        condition=condition,
-        params={},
     )
-    page = _open(browser, live_server, language="en")
-    page.goto(_builder_url(live_server, rule))
-    designers.settled(page)
     _expect_fixed(page)
 
     date = _leaf(page, 1)

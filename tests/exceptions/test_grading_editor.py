@@ -14,6 +14,7 @@ from django.test import Client
 from django.urls import reverse
 
 from apps.accounts.models import Department, User
+from apps.exceptions import grading_views
 from apps.exceptions.grading import grading_rule_save
 from apps.exceptions.models import GradingRule, GradingRuleVersion, OrderException
 from apps.exceptions.services import exceptions_sync, grading_decide
@@ -491,6 +492,26 @@ def test_each_change_is_listed_in_words_and_an_earlier_version_restores_the_row(
     assert _cells(row) == original
     restored = GradingRuleVersion.objects.filter(row_id=row.pk).order_by("-number").first()
     assert (restored.number, restored.restored_from, restored.actor) == (3, 1, admin_user)
+
+
+def test_the_changes_read_their_names_at_once_however_many_versions_name_departments(
+    admin_client, django_assert_max_num_queries
+):
+    row = _payment_row()
+    for code in ("warehouse", "finance", "logistics", "customer_service", "finance"):
+        saved = post_json(admin_client, url("save"), {"id": row.pk, "row": _cells(row, department=code)})
+        assert saved.status_code == 200, saved.content
+    # The rows, the versions, the newest number of each row, the removals, the names of departments.
+    with django_assert_max_num_queries(5):
+        context = grading_views.history_context(row_id=None, can_edit=True)
+    moved = [item for item in context["history"] if item["version"].row_id == row.pk][:5]
+    assert [change.new for item in moved for change in item["rows"]] == [
+        "Finance",
+        "Customer service",
+        "Logistics",
+        "Finance",
+        "Warehouse / purchasing",
+    ]
 
 
 def test_a_removed_row_is_offered_by_name_and_comes_back_from_its_last_version(admin_client):
